@@ -1,0 +1,403 @@
+//! Parsing one record's bytes with simd-json and pushing its canonical row
+//! (or its reject) into a unit's accumulator.
+
+use std::borrow::Cow;
+use std::fmt::Write as _;
+
+use polars::prelude::DataFrame;
+use simd_json::Buffers;
+use xxhash_rust::xxh3::xxh3_128;
+
+use super::{Reject, excerpt};
+use crate::frame::{Col, Dialect, FrameBuilder, Framing, SourceRef};
+use crate::input::split::{self, Split};
+use crate::input::tabular::TabRow;
+use crate::normalize::tape::{TVal, write_json_str};
+use crate::normalize::{self, MapOptions, SubParser, envelope_key, map_record};
+
+/// The output of one unit of work.
+pub struct UnitAcc {
+    pub frame: Option<DataFrame>,
+    pub rejects: Vec<Reject>,
+    pub dialects: Vec<(Dialect, u64)>,
+    /// Records found (kept + rejected) in this unit.
+    pub found: u64,
+}
+
+/// Per-unit parsing state: scratch buffers reused across records.
+pub struct Worker {
+    opts: MapOptions,
+    file: u32,
+    path: String,
+    buf: Vec<u8>,
+    buffers: Buffers,
+    sub: SubParser,
+    min: Vec<u8>,
+    rowjson: String,
+    builder: FrameBuilder,
+    rejects: Vec<Reject>,
+    dialects: Vec<(Dialect, u64)>,
+    found: u64,
+}
+
+/// The stable id of a record without an `eventDataId`: a hash of its bytes
+/// with insignificant whitespace removed, so the same record exported
+/// compact or pretty-printed gets the same id.
+pub fn content_id(raw: &[u8], scratch: &mut Vec<u8>) -> String {
+    scratch.clear();
+    split::minify_into(raw, scratch);
+    let h = xxh3_128(scratch);
+    let mut s = String::with_capacity(38);
+    s.push_str("xxh3:");
+    let _ = write!(s, "{h:032x}");
+    s
+}
+
+enum Outcome {
+    Done,
+    Nested(Framing),
+}
+
+impl Worker {
+    pub fn new(opts: MapOptions, file: u32, path: String) -> Self {
+        Worker {
+            opts,
+            file,
+            path,
+            buf: Vec::new(),
+            buffers: Buffers::new(16 * 1024),
+            sub: SubParser::default(),
+            min: Vec::new(),
+            rowjson: String::new(),
+            builder: FrameBuilder::new(UNIT_CAPACITY),
+            rejects: Vec::new(),
+            dialects: Vec::new(),
+            found: 0,
+        }
+    }
+
+    pub fn finish(self) -> UnitAcc {
+        let frame = (!self.builder.is_empty()).then(|| self.builder.finish());
+        UnitAcc {
+            frame,
+            rejects: self.rejects,
+            dialects: self.dialects,
+            found: self.found,
+        }
+    }
+
+    fn reject(&mut self, raw: &[u8], offset: usize, row: Option<u32>, reason: String) {
+        self.found += 1;
+        self.rejects.push(Reject {
+            file: self.path.clone(),
+            offset: offset as u64,
+            length: raw.len() as u64,
+            row,
+            reason,
+            excerpt: excerpt(raw),
+        });
+    }
+
+    fn count_dialect(&mut self, d: Dialect) {
+        match self.dialects.iter_mut().find(|(x, _)| *x == d) {
+            Some(e) => e.1 += 1,
+            None => self.dialects.push((d, 1)),
+        }
+    }
+
+    /// One JSON record at `content[offset..offset+len]`. `table` holds the
+    /// column names when the record is a `{"tables":…}` row.
+    #[allow(clippy::too_many_arguments)]
+    pub fn json_record(
+        &mut self,
+        content: &[u8],
+        offset: usize,
+        len: usize,
+        row_no: u32,
+        table: Option<&[String]>,
+        framing: Framing,
+        depth: u8,
+    ) {
+        let raw = &content[offset..offset + len];
+        if let Some(cols) = table {
+            match self.table_row_json(raw, cols) {
+                Ok(()) => {
+                    let json = std::mem::take(&mut self.rowjson);
+                    let src = SourceRef {
+                        file: self.file,
+                        offset: offset as u64,
+                        len: len as u32,
+                        row: row_no,
+                    };
+                    self.map_json(json.as_bytes(), raw, src, framing, offset, Some(row_no));
+                    self.rowjson = json;
+                }
+                Err(reason) => self.reject(raw, offset, Some(row_no), reason),
+            }
+            return;
+        }
+        let src = SourceRef {
+            file: self.file,
+            offset: offset as u64,
+            len: len as u32,
+            row: row_no,
+        };
+        match self.map_json(raw, raw, src, framing, offset, None) {
+            Outcome::Done => {}
+            Outcome::Nested(child_framing) => {
+                if depth >= 4 {
+                    self.reject(raw, offset, None, "records nested too deeply".into());
+                    return;
+                }
+                let nested: Split = split::split_nested(raw, offset);
+                for p in &nested.problems {
+                    let end = (p.offset + p.len).min(content.len());
+                    let r = &content[p.offset.min(end)..end];
+                    self.reject(r, p.offset, None, p.reason.clone());
+                }
+                let cols: Vec<Vec<String>> = nested
+                    .tables
+                    .iter()
+                    .map(|t| {
+                        t.columns_at
+                            .map(|(o, l)| column_names(&content[o..o + l]))
+                            .unwrap_or_default()
+                    })
+                    .collect();
+                let framing = nested.framing.map(|f| {
+                    if f == Framing::Array {
+                        child_framing
+                    } else {
+                        f
+                    }
+                });
+                for (k, s) in nested.records.iter().enumerate() {
+                    let tc = s.table.map(|t| cols[t as usize].as_slice());
+                    self.json_record(
+                        content,
+                        s.offset,
+                        s.len,
+                        row_no.saturating_add(k as u32),
+                        tc,
+                        framing.unwrap_or(child_framing),
+                        depth + 1,
+                    );
+                }
+            }
+        }
+    }
+
+    /// Parses `json` and maps it; `raw` is the record as found in the input
+    /// (for the content id and the reject excerpt).
+    fn map_json(
+        &mut self,
+        json: &[u8],
+        raw: &[u8],
+        src: SourceRef,
+        framing: Framing,
+        offset: usize,
+        row: Option<u32>,
+    ) -> Outcome {
+        self.buf.clear();
+        self.buf.extend_from_slice(json);
+        let Worker {
+            buf,
+            buffers,
+            sub,
+            min,
+            builder,
+            opts,
+            ..
+        } = self;
+        let tape = match simd_json::to_tape_with_buffers(buf, buffers) {
+            Ok(t) => t,
+            Err(e) => {
+                let reason = match std::str::from_utf8(raw) {
+                    Err(u) => format!("invalid UTF-8 at byte offset {}", offset + u.valid_up_to()),
+                    Ok(_) => format!("not valid JSON: {e}"),
+                };
+                self.reject(raw, offset, row, reason);
+                return Outcome::Done;
+            }
+        };
+        let root = TVal::root(&tape.0);
+        if root.is_array() {
+            return Outcome::Nested(framing);
+        }
+        if let Some(k) = envelope_key(root) {
+            return Outcome::Nested(match k {
+                "records" => Framing::Records,
+                "value" => Framing::Value,
+                _ => Framing::Tables,
+            });
+        }
+        let result = match map_record(root, *opts, sub) {
+            Ok(mut r) => {
+                if r.get(Col::EventId).is_none() {
+                    r.cols[Col::EventId as usize] = Some(Cow::Owned(content_id(raw, min)));
+                }
+                let d = Dialect::of(r.schema, framing);
+                builder.push(&r, d, src);
+                Ok(d)
+            }
+            Err(e) => Err(e.to_string()),
+        };
+        drop(tape);
+        match result {
+            Ok(d) => {
+                self.found += 1;
+                self.count_dialect(d);
+            }
+            Err(reason) => self.reject(raw, offset, row, reason),
+        }
+        Outcome::Done
+    }
+
+    /// Turns a `{"tables":…}` row array into a JSON object in `rowjson`.
+    fn table_row_json(&mut self, raw: &[u8], cols: &[String]) -> Result<(), String> {
+        self.buf.clear();
+        self.buf.extend_from_slice(raw);
+        let tape = simd_json::to_tape_with_buffers(&mut self.buf, &mut self.buffers)
+            .map_err(|e| format!("not valid JSON: {e}"))?;
+        let root = TVal::root(&tape.0);
+        if !root.is_array() {
+            return Err("a table row that is not an array".into());
+        }
+        let out = &mut self.rowjson;
+        out.clear();
+        out.push('{');
+        for (i, v) in root.elements().enumerate() {
+            if i > 0 {
+                out.push(',');
+            }
+            match cols.get(i) {
+                Some(c) => write_json_str(c, out),
+                None => write_json_str(&format!("column{}", i + 1), out),
+            }
+            out.push(':');
+            v.write_json(out);
+        }
+        out.push('}');
+        Ok(())
+    }
+
+    /// One CSV / Parquet row.
+    pub fn tab_record(&mut self, r: &TabRow, framing: Framing) {
+        let src = SourceRef {
+            file: self.file,
+            offset: r.offset,
+            len: r.len,
+            row: r.row,
+        };
+        self.map_json(
+            r.json.as_bytes(),
+            r.json.as_bytes(),
+            src,
+            framing,
+            r.offset as usize,
+            Some(r.row),
+        );
+    }
+}
+
+const UNIT_CAPACITY: usize = 1024;
+
+/// Column names from a `columns` array of `{"name":…,"type":…}` objects.
+pub fn column_names(b: &[u8]) -> Vec<String> {
+    let mut buf = b.to_vec();
+    let Ok(tape) = simd_json::to_tape(&mut buf) else {
+        return Vec::new();
+    };
+    TVal::root(&tape.0)
+        .elements()
+        .map(|c| {
+            c.get("name")
+                .or_else(|| c.get("ColumnName"))
+                .and_then(|n| n.as_str())
+                .map(str::to_owned)
+                .unwrap_or_default()
+        })
+        .collect()
+}
+
+/// Why a JSON object's text is not an activity record, if it is not one.
+pub fn not_activity_json(json: &str) -> Option<String> {
+    let mut buf = json.as_bytes().to_vec();
+    let tape = simd_json::to_tape(&mut buf).ok()?;
+    normalize::not_activity_reason(TVal::root(&tape.0))
+}
+
+/// Looks at the first records of a JSON input: when every one that parses
+/// is something other than an activity record, says why the file is not an
+/// Activity Log. Unparseable records do not decide (they become rejects).
+pub fn sniff_not_activity(
+    content: &[u8],
+    split: &Split,
+    table_columns: &[Vec<String>],
+) -> Option<String> {
+    let mut first_reason = None;
+    let mut looked = 0;
+    for s in split.records.iter().take(8) {
+        let raw = &content[s.offset..s.offset + s.len];
+        let verdict = match s.table {
+            Some(t) => {
+                let mut w = Worker::new(MapOptions::default(), 0, String::new());
+                match w.table_row_json(raw, &table_columns[t as usize]) {
+                    Ok(()) => Some(not_activity_json(&w.rowjson)),
+                    Err(_) => None,
+                }
+            }
+            None => sniff_value(raw, 0),
+        };
+        match verdict {
+            None => continue,
+            Some(None) => return None,
+            Some(Some(why)) => {
+                looked += 1;
+                first_reason.get_or_insert(why);
+            }
+        }
+    }
+    (looked > 0).then_some(first_reason).flatten()
+}
+
+/// `None`: unparseable; `Some(None)`: an activity record; `Some(Some(why))`: not one.
+fn sniff_value(raw: &[u8], depth: u8) -> Option<Option<String>> {
+    let mut buf = raw.to_vec();
+    let tape = simd_json::to_tape(&mut buf).ok()?;
+    let root = TVal::root(&tape.0);
+    if depth < 3 && (root.is_array() || envelope_key(root).is_some()) {
+        let nested = split::split_nested(raw, 0);
+        let first = nested.records.first()?;
+        if first.table.is_some() {
+            // Table rows inside a nested envelope: decided when read.
+            return Some(None);
+        }
+        return sniff_value(&raw[first.offset..first.offset + first.len], depth + 1);
+    }
+    Some(normalize::not_activity_reason(root))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn content_ids_ignore_whitespace() {
+        let mut s = Vec::new();
+        let a = content_id(b"{\"a\": 1, \"b\": \"x y\"}", &mut s);
+        let b = content_id(b"{\n  \"a\":1,\n  \"b\":\"x y\"\n}", &mut s);
+        let c = content_id(b"{\"a\":1,\"b\":\"x  y\"}", &mut s);
+        assert_eq!(a, b);
+        assert_ne!(a, c);
+        assert!(a.starts_with("xxh3:") && a.len() == 37);
+    }
+
+    #[test]
+    fn columns() {
+        assert_eq!(
+            column_names(br#"[{"name":"A","type":"string"},{"name":"B"}]"#),
+            ["A", "B"]
+        );
+    }
+}

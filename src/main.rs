@@ -1,0 +1,17 @@
+//! The `armhunt` binary: a thin shell over the library.
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+fn main() -> ExitCode {
+    let cli = armhunt::cli::Cli::parse();
+    match armhunt::cli::run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            let e = anyhow::Error::from(e);
+            eprintln!("armhunt: error: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}
