@@ -101,14 +101,14 @@ pub fn discover(paths: &[PathBuf]) -> Result<Vec<SourceDesc>> {
             // reason is reported when it is read.
             if let Ok(mut z) = zip::ZipArchive::new(f) {
                 for i in 0..z.len() {
-                    if let Ok(e) = z.by_index_raw(i) {
-                        if e.is_file() {
-                            out.push(SourceDesc {
-                                path: path.clone(),
-                                entry: Some(e.name().to_owned()),
-                                container: false,
-                            });
-                        }
+                    if let Ok(e) = z.by_index_raw(i)
+                        && e.is_file()
+                    {
+                        out.push(SourceDesc {
+                            path: path.clone(),
+                            entry: Some(e.name().to_owned()),
+                            container: false,
+                        });
                     }
                 }
             }
@@ -311,6 +311,10 @@ pub fn sniff(b: &[u8]) -> Kind {
     if head.contains(&0) {
         return Kind::Unknown("binary data (not JSON, CSV or Parquet)".into());
     }
+    if matches!(body[first], b'{' | b'[') {
+        // JSON; a bad byte inside a record rejects that record, not the file.
+        return Kind::Json;
+    }
     if let Err(e) = std::str::from_utf8(head) {
         // A multi-byte character cut at the 8 KiB boundary is fine.
         if e.error_len().is_some() {
@@ -350,7 +354,8 @@ mod tests {
         );
         assert!(matches!(sniff(b"\x7fELF\x00\x01"), Kind::Unknown(_)));
         assert!(matches!(sniff(b"hello world\n"), Kind::Unknown(_)));
-        assert!(matches!(sniff(b"{\"a\":\"\xff\xfe\"}"), Kind::Unknown(_)));
+        assert_eq!(sniff(b"{\"a\":\"\xff\xfe\"}"), Kind::Json);
+        assert!(matches!(sniff(b"a,b\xff\xfe\n"), Kind::Unknown(_)));
     }
 
     #[test]

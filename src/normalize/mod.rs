@@ -64,10 +64,11 @@ impl<'a> Row<'a> {
     }
     #[inline]
     fn set(&mut self, c: Col, v: Option<Cow<'a, str>>) {
-        if let Some(v) = v {
-            if !v.is_empty() && self.cols[c as usize].is_none() {
-                self.cols[c as usize] = Some(v);
-            }
+        if let Some(v) = v
+            && !v.is_empty()
+            && self.cols[c as usize].is_none()
+        {
+            self.cols[c as usize] = Some(v);
         }
     }
     #[inline]
@@ -312,10 +313,11 @@ fn classify(s: &Slots<'_, '_>) -> Result<Schema, Unmapped> {
 /// PowerShell wraps claims and properties in `{ "Content": {...} }`.
 fn unwrap_content<'t, 'i>(v: TVal<'t, 'i>) -> TVal<'t, 'i> {
     let mut m = v.members();
-    if let (Some((k, inner)), None) = (m.next(), m.next()) {
-        if k.eq_ignore_ascii_case("content") && inner.is_object() {
-            return inner;
-        }
+    if let (Some((k, inner)), None) = (m.next(), m.next())
+        && k.eq_ignore_ascii_case("content")
+        && inner.is_object()
+    {
+        return inner;
     }
     v
 }
@@ -722,10 +724,10 @@ pub fn map_record<'i>(
     if !group {
         row.set(Col::PrincipalType, auth.principal_type);
     }
-    if row.get(Col::Caller).is_none() {
-        if let Some(p) = row.cols[Col::PrincipalId as usize].clone() {
-            row.set(Col::Caller, Some(p));
-        }
+    if row.get(Col::Caller).is_none()
+        && let Some(p) = row.cols[Col::PrincipalId as usize].clone()
+    {
+        row.set(Col::Caller, Some(p));
     }
     row.set(Col::AppId, claims.app_id);
     row.set(Col::AuthAction, auth.action);
@@ -863,17 +865,17 @@ pub fn envelope_key(root: TVal<'_, '_>) -> Option<&'static str> {
         } else {
             // A record has its own time/operation keys; an envelope does not.
             let mut buf = [0u8; 40];
-            if let Some(sq) = squash(k, &mut buf) {
-                if matches!(
+            if let Some(sq) = squash(k, &mut buf)
+                && matches!(
                     sq,
                     b"time"
                         | b"eventtimestamp"
                         | b"timegenerated"
                         | b"operationname"
                         | b"eventdataid"
-                ) {
-                    return None;
-                }
+                )
+            {
+                return None;
             }
             continue;
         };

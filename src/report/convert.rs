@@ -36,8 +36,8 @@ impl Format {
 }
 
 enum Inner {
-    Parquet(polars::io::parquet::write::BatchedWriter<BufWriter<File>>),
-    Arrow(polars::io::ipc::BatchedWriter<BufWriter<File>>),
+    Parquet(Box<polars::io::parquet::write::BatchedWriter<BufWriter<File>>>),
+    Arrow(Box<polars::io::ipc::BatchedWriter<BufWriter<File>>>),
 }
 
 /// Writes frame chunks to a Parquet or Arrow IPC file.
@@ -71,24 +71,24 @@ impl FrameWriter {
                         serde_json::to_string(sources).expect("strings serialise"),
                     ),
                 ]);
-                Inner::Parquet(
+                Inner::Parquet(Box::new(
                     ParquetWriter::new(w)
                         .with_compression(ParquetCompression::Zstd(None))
                         .with_key_value_metadata(Some(kv))
                         .batched(&schema)
                         .map_err(pe)?,
-                )
+                ))
             }
             Format::Arrow => {
                 let arrow_schema = schema.to_arrow(CompatLevel::newest());
                 let fields =
                     polars_arrow::io::ipc::write::default_ipc_fields(arrow_schema.iter_values());
-                Inner::Arrow(
+                Inner::Arrow(Box::new(
                     IpcWriter::new(w)
                         .with_compression(Some(IpcCompression::LZ4))
                         .batched(&schema, fields)
                         .map_err(pe)?,
-                )
+                ))
             }
         };
         Ok(FrameWriter {

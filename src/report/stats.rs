@@ -136,17 +136,10 @@ pub fn render_text(doc: &StatsDoc) -> String {
     let mut s = String::new();
     let skipped = doc.files.iter().filter(|f| f.skipped.is_some()).count();
     let _ = writeln!(s, "inputs: {} ({} skipped)", doc.files.len(), skipped);
-    let w = doc
-        .files
-        .iter()
-        .map(|f| f.path.chars().count())
-        .max()
-        .unwrap_or(4)
-        .clamp(4, 80);
     let _ = writeln!(
         s,
-        "{:<w$}  {:<20}  {:>10}  {:>9}  {:>9}  {:>9}  {:>9}",
-        "FILE", "DIALECT", "BYTES", "FOUND", "KEPT", "DUPS", "REJECTED"
+        "{:<18}  {:>10}  {:>9}  {:>9}  {:>9}  {:>9}  FILE",
+        "DIALECT", "BYTES", "FOUND", "KEPT", "DUPS", "REJECTED"
     );
     for f in &doc.files {
         let dialect = match (&f.skipped, &f.dialect) {
@@ -156,14 +149,14 @@ pub fn render_text(doc: &StatsDoc) -> String {
         };
         let _ = writeln!(
             s,
-            "{:<w$}  {:<20}  {:>10}  {:>9}  {:>9}  {:>9}  {:>9}",
-            term_safe(&f.path),
+            "{:<18}  {:>10}  {:>9}  {:>9}  {:>9}  {:>9}  {}",
             dialect,
             human_bytes(f.bytes),
             f.records_found,
             f.records_kept,
             f.duplicates,
-            f.rejected
+            f.rejected,
+            term_safe(&f.path),
         );
     }
     for f in doc.files.iter().filter(|f| f.skipped.is_some()) {
