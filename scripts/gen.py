@@ -11,8 +11,10 @@ Two uses:
       writes realistic synthetic data of about the requested size, for
       benchmarks and large tests. Dialects: storage (a PT1H.json tree of
       hourly files), rest-pretty (pretty-printed REST arrays, several
-      files), la-csv (Log Analytics CSV export), and every other dialect
-      name that `samples` writes.
+      files), la-csv (Log Analytics CSV export), python-sdk, powershell,
+      rest-jsonl, la-jsonl (hourly JSON Lines files), rest-value,
+      extractor-suite, cli, records, la-json, la-tables (files of 5,000
+      events).
 
 Same arguments, same bytes: everything comes from one seeded PRNG and a
 fixed start time; nothing reads the clock. Only the Python standard
@@ -564,6 +566,35 @@ def bulk_events(g, start, count_hint_per_hour, hours, subs, principals, ips):
             yield h, hour, sub, evs
 
 
+def _tables(evs):
+    rows = [render_la(e) for e in evs]
+    cols = list(rows[0].keys())
+    return compact({"tables": [{"name": "PrimaryResult", "columns": [{"name": c, "type": "string"} for c in cols],
+                                "rows": [[r[c] for c in cols] for r in rows]}]}).encode()
+
+
+# JSON Lines dialects: one file per subscription and hour.
+LINE_DIALECTS = {
+    "python-sdk": lambda e: json.dumps(render_sdk(e)),
+    "powershell": lambda e: compact(render_powershell(e)),
+    "rest-jsonl": lambda e: compact(render_rest(e)),
+    "la-jsonl": lambda e: compact(la_with_dynamic(render_la(e))),
+}
+
+# Whole-document dialects: files of 5,000 events.
+ARRAY_DIALECTS = {
+    "rest-pretty": lambda evs: json.dumps([render_rest(e) for e in evs], indent=2).encode(),
+    "rest-value": lambda evs: json.dumps({"value": [render_rest(e) for e in evs], "nextLink": None}, indent=2).encode(),
+    "extractor-suite": lambda evs: b"\xef\xbb\xbf" + ps5_json([render_rest(e) for e in evs]).replace("\n", "\r\n").encode(),
+    "cli": lambda evs: json.dumps([render_rest(e, ts=lambda t: iso_trim(t, 6, "+00:00")) for e in evs], indent=2).encode(),
+    "records": lambda evs: json.dumps({"records": [render_resource_log(e) for e in evs]}, indent=2).encode(),
+    "la-json": lambda evs: json.dumps([la_with_dynamic(render_la(e)) for e in evs], indent=2).encode(),
+    "la-tables": _tables,
+}
+
+BULK_DIALECTS = ["storage", "la-csv"] + list(LINE_DIALECTS) + list(ARRAY_DIALECTS)
+
+
 def parse_size(s):
     s = s.strip()
     units = {"": 1, "b": 1, "k": 1 << 10, "kib": 1 << 10, "m": 1 << 20, "mib": 1 << 20, "g": 1 << 30, "gib": 1 << 30}
@@ -604,11 +635,18 @@ def bulk(args):
                                 % (sub.upper(), hour.year, hour.month, hour.day, hour.hour))
             write(path, data)
             written += len(data)
-        elif d == "rest-pretty":
-            rows_for_single.extend(render_rest(e) for e in evs)
+        elif d in LINE_DIALECTS:
+            data = "".join(LINE_DIALECTS[d](e) + "\n" for e in evs).encode()
+            if d == "powershell":
+                data = data.replace(b"\n", b"\r\n")
+            path = os.path.join(args.out, "%s/%04d-%02d-%02dT%02d.json" % (sub, hour.year, hour.month, hour.day, hour.hour))
+            write(path, data)
+            written += len(data)
+        elif d in ARRAY_DIALECTS:
+            rows_for_single.extend(evs)
             if len(rows_for_single) >= 5000:
-                data = json.dumps(rows_for_single, indent=2).encode()
-                write(os.path.join(args.out, "ActivityLog-%04d.json" % chunk_idx), data)
+                data = ARRAY_DIALECTS[d](rows_for_single)
+                write(os.path.join(args.out, "export-%04d.json" % chunk_idx), data)
                 chunk_idx += 1
                 written += len(data)
                 rows_for_single = []
@@ -623,10 +661,10 @@ def bulk(args):
                 writer.writerow(vals)
             written = out_single.tell()
         else:
-            raise SystemExit("unknown bulk dialect %r (storage, rest-pretty, la-csv)" % d)
-    if d == "rest-pretty" and rows_for_single:
-        data = json.dumps(rows_for_single, indent=2).encode()
-        write(os.path.join(args.out, "ActivityLog-%04d.json" % chunk_idx), data)
+            raise SystemExit("unknown bulk dialect %r (%s)" % (d, ", ".join(BULK_DIALECTS)))
+    if d in ARRAY_DIALECTS and rows_for_single:
+        data = ARRAY_DIALECTS[d](rows_for_single)
+        write(os.path.join(args.out, "export-%04d.json" % chunk_idx), data)
         written += len(data)
     if out_single:
         out_single.close()

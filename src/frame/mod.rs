@@ -1,11 +1,8 @@
 //! The canonical frame: its columns, and the builder that turns canonical
 //! rows into a polars `DataFrame`.
 
-use std::borrow::Cow;
-
 use polars::prelude::*;
 
-use crate::normalize::values::lower;
 use crate::normalize::{Row, Schema};
 
 /// How a file's records are framed.
@@ -221,6 +218,15 @@ pub fn dialect_dtype() -> DataType {
     DataType::from_categories(Categories::global())
 }
 
+#[inline]
+fn has_upper(s: &str) -> bool {
+    if s.is_ascii() {
+        s.bytes().any(|b| b.is_ascii_uppercase())
+    } else {
+        s.chars().any(char::is_uppercase)
+    }
+}
+
 /// Builds one frame chunk row by row.
 pub struct FrameBuilder {
     time: Vec<i64>,
@@ -258,19 +264,26 @@ impl FrameBuilder {
         self.time.is_empty()
     }
 
-    /// Appends a row. `event_id` must be set (the caller fills the hash).
-    pub fn push(&mut self, row: &Row<'_>, dialect: Dialect, src: SourceRef) {
+    /// Appends a row. `event_id` is the row's, or `id` when the row has none.
+    pub fn push(&mut self, row: &Row<'_>, id: Option<&str>, dialect: Dialect, src: SourceRef) {
         self.time.push(row.time);
         for (i, c) in Col::ALL.iter().enumerate() {
-            match row.cols[i].as_deref() {
+            let v = match (row.cols[i].as_deref(), *c) {
+                (None, Col::EventId) => id,
+                (v, _) => v,
+            };
+            match v {
                 None => self.strs[i].append_null(),
-                Some(v) if c.lowercased() => match lower(v) {
-                    Cow::Borrowed(b) => self.strs[i].append_value(b),
-                    Cow::Owned(o) => {
-                        self.scratch = o;
-                        self.strs[i].append_value(&self.scratch);
+                Some(v) if c.lowercased() && has_upper(v) => {
+                    self.scratch.clear();
+                    if v.is_ascii() {
+                        self.scratch.push_str(v);
+                        self.scratch.make_ascii_lowercase();
+                    } else {
+                        self.scratch.push_str(&v.to_lowercase());
                     }
-                },
+                    self.strs[i].append_value(&self.scratch);
+                }
                 Some(v) => self.strs[i].append_value(v),
             }
         }

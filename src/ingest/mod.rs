@@ -486,8 +486,9 @@ pub fn run(
                 }
             }
             if let Some(mut df) = wave {
+                // Chunks stay as the units made them; a sink that wants
+                // one chunk (the Parquet writer) rechunks off this thread.
                 df = dedup(df, &mut seen, &mut files)?;
-                df.rechunk_mut_par();
                 if df.height() > 0 {
                     frames.frame(df)?;
                 }

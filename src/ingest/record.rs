@@ -1,7 +1,6 @@
 //! Parsing one record's bytes with simd-json and pushing its canonical row
 //! (or its reject) into a unit's accumulator.
 
-use std::borrow::Cow;
 use std::fmt::Write as _;
 
 use polars::prelude::DataFrame;
@@ -13,7 +12,7 @@ use crate::frame::{Col, Dialect, FrameBuilder, Framing, SourceRef};
 use crate::input::split::{self, Split};
 use crate::input::tabular::TabRow;
 use crate::normalize::tape::{TVal, write_json_str};
-use crate::normalize::{self, MapOptions, SubParser, envelope_key, map_record};
+use crate::normalize::{self, MapOptions, Scratch, SubParser, envelope_key, map_record};
 
 /// The output of one unit of work.
 pub struct UnitAcc {
@@ -33,6 +32,8 @@ pub struct Worker {
     buffers: Buffers,
     sub: SubParser,
     min: Vec<u8>,
+    idbuf: String,
+    scratch: Scratch,
     rowjson: String,
     builder: FrameBuilder,
     rejects: Vec<Reject>,
@@ -42,15 +43,15 @@ pub struct Worker {
 
 /// The stable id of a record without an `eventDataId`: a hash of its bytes
 /// with insignificant whitespace removed, so the same record exported
-/// compact or pretty-printed gets the same id.
-pub fn content_id(raw: &[u8], scratch: &mut Vec<u8>) -> String {
+/// compact or pretty-printed gets the same id. Written into `out`.
+pub fn content_id<'o>(raw: &[u8], scratch: &mut Vec<u8>, out: &'o mut String) -> &'o str {
     scratch.clear();
     split::minify_into(raw, scratch);
     let h = xxh3_128(scratch);
-    let mut s = String::with_capacity(38);
-    s.push_str("xxh3:");
-    let _ = write!(s, "{h:032x}");
-    s
+    out.clear();
+    out.push_str("xxh3:");
+    let _ = write!(out, "{h:032x}");
+    out
 }
 
 enum Outcome {
@@ -68,6 +69,8 @@ impl Worker {
             buffers: Buffers::new(16 * 1024),
             sub: SubParser::default(),
             min: Vec::new(),
+            idbuf: String::new(),
+            scratch: Scratch::default(),
             rowjson: String::new(),
             builder: FrameBuilder::new(UNIT_CAPACITY),
             rejects: Vec::new(),
@@ -205,6 +208,8 @@ impl Worker {
             buffers,
             sub,
             min,
+            idbuf,
+            scratch,
             builder,
             opts,
             ..
@@ -231,13 +236,11 @@ impl Worker {
                 _ => Framing::Tables,
             });
         }
-        let result = match map_record(root, *opts, sub) {
-            Ok(mut r) => {
-                if r.get(Col::EventId).is_none() {
-                    r.cols[Col::EventId as usize] = Some(Cow::Owned(content_id(raw, min)));
-                }
+        let result = match map_record(root, *opts, sub, scratch) {
+            Ok(r) => {
+                let id = r.get(Col::EventId).is_none().then(|| content_id(raw, min, idbuf));
                 let d = Dialect::of(r.schema, framing);
-                builder.push(&r, d, src);
+                builder.push(&r, id, d, src);
                 Ok(d)
             }
             Err(e) => Err(e.to_string()),
@@ -385,9 +388,10 @@ mod tests {
     #[test]
     fn content_ids_ignore_whitespace() {
         let mut s = Vec::new();
-        let a = content_id(b"{\"a\": 1, \"b\": \"x y\"}", &mut s);
-        let b = content_id(b"{\n  \"a\":1,\n  \"b\":\"x y\"\n}", &mut s);
-        let c = content_id(b"{\"a\":1,\"b\":\"x  y\"}", &mut s);
+        let (mut o1, mut o2, mut o3) = (String::new(), String::new(), String::new());
+        let a = content_id(b"{\"a\": 1, \"b\": \"x y\"}", &mut s, &mut o1);
+        let b = content_id(b"{\n  \"a\":1,\n  \"b\":\"x y\"\n}", &mut s, &mut o2);
+        let c = content_id(b"{\"a\":1,\"b\":\"x  y\"}", &mut s, &mut o3);
         assert_eq!(a, b);
         assert_ne!(a, c);
         assert!(a.starts_with("xxh3:") && a.len() == 37);

@@ -241,7 +241,7 @@ pub fn load(src: &SourceDesc, cap: u64) -> std::result::Result<Loaded, LoadError
             } else {
                 // SAFETY: the map is read-only; inputs are evidence and are not
                 // expected to change while the run reads them.
-                Content::Mapped(unsafe { Mmap::map(&f) }.map_err(io)?)
+                Content::Mapped(unsafe { memmap2::MmapOptions::new().populate().map(&f) }.map_err(io)?)
             };
             let sha256 = sha256_hex(&content);
             if src.container {

@@ -122,6 +122,14 @@ impl SubParser {
     }
 }
 
+/// Buffers the JSON text of `claims` and `properties` is written into, reused
+/// from record to record (the row borrows them).
+#[derive(Default)]
+pub struct Scratch {
+    claims: String,
+    properties: String,
+}
+
 /// Top-level slots, filled in one pass over the record's members.
 #[derive(Default)]
 struct Slots<'t, 'i> {
@@ -524,7 +532,9 @@ pub fn map_record<'i>(
     root: TVal<'_, 'i>,
     opts: MapOptions,
     sub: &mut SubParser,
+    scratch: &'i mut Scratch,
 ) -> Result<Row<'i>, Unmapped> {
+    let Scratch { claims: claims_buf, properties: props_buf } = scratch;
     if !root.is_object() {
         return Err(Unmapped::NotActivity("not a JSON object".into()));
     }
@@ -600,7 +610,7 @@ pub fn map_record<'i>(
         .or_else(|| sv(s.result_signature).and_then(|r| r.split_once('.').map(|(_, b)| b)));
     row.set(
         Col::SubStatus,
-        sub_st.and_then(values::sub_status).map(Cow::Owned),
+        sub_st.and_then(values::sub_status),
     );
     if let Some(l) = nonnull(s.level) {
         let lv = match l.as_i64() {
@@ -620,9 +630,10 @@ pub fn map_record<'i>(
     match dynamic(claims_src) {
         Some(Dyn::Obj(c)) => {
             let c = unwrap_content(c);
-            let mut text = String::new();
-            c.write_json(&mut text);
-            row.set(Col::Claims, Some(Cow::Owned(text)));
+            claims_buf.clear();
+            c.write_json(claims_buf);
+            let text: &'i String = claims_buf;
+            row.set_str(Col::Claims, Some(text));
             claims = read_claims(c, false);
         }
         Some(Dyn::Text(t)) => {
@@ -673,9 +684,10 @@ pub fn map_record<'i>(
     let props = match dynamic(s.properties_d.or(s.properties)) {
         Some(Dyn::Obj(p)) => {
             let p = unwrap_content(p);
-            let mut text = String::new();
-            p.write_json(&mut text);
-            row.set(Col::Properties, Some(Cow::Owned(text)));
+            props_buf.clear();
+            p.write_json(props_buf);
+            let text: &'i String = props_buf;
+            row.set_str(Col::Properties, Some(text));
             read_props(p, false)
         }
         Some(Dyn::Text(t)) => {
@@ -754,13 +766,26 @@ pub fn map_record<'i>(
             row.set(Col::TenantId, Some(Cow::Owned(parts[0].to_owned())));
         }
     }
-    if let Some(rid) = row.get(Col::ResourceId) {
-        let p = parse_resource_id(rid);
-        row.set(Col::SubscriptionId, p.subscription.map(Cow::Owned));
-        row.set(Col::ResourceGroup, p.resource_group.map(Cow::Owned));
-        row.set(Col::ResourceProvider, p.provider.map(Cow::Owned));
-        row.set(Col::ResourceType, p.rtype.map(Cow::Owned));
-        row.set(Col::ResourceName, p.name.map(Cow::Owned));
+    if let Some(rid) = row.cols[Col::ResourceId as usize].clone() {
+        match rid {
+            Cow::Borrowed(rid) => {
+                let p = parse_resource_id(rid);
+                row.set_str(Col::SubscriptionId, p.subscription);
+                row.set_str(Col::ResourceGroup, p.resource_group);
+                row.set_str(Col::ResourceProvider, p.provider);
+                row.set(Col::ResourceType, p.rtype);
+                row.set_str(Col::ResourceName, p.name);
+            }
+            Cow::Owned(rid) => {
+                let p = parse_resource_id(&rid);
+                let own = |v: Option<&str>| v.map(|s| Cow::Owned(s.to_owned()));
+                row.set(Col::SubscriptionId, own(p.subscription));
+                row.set(Col::ResourceGroup, own(p.resource_group));
+                row.set(Col::ResourceProvider, own(p.provider));
+                row.set(Col::ResourceType, p.rtype.map(|t| Cow::Owned(t.into_owned())));
+                row.set(Col::ResourceName, own(p.name));
+            }
+        }
     }
     Ok(row)
 }
@@ -916,7 +941,8 @@ mod tests {
     fn map(json: &str) -> Result<Mapped, Unmapped> {
         let nodes = nodes_of(json);
         let mut sub = SubParser::default();
-        let row = map_record(TVal::root(&nodes), MapOptions::default(), &mut sub)?;
+        let mut scratch = Scratch::default();
+        let row = map_record(TVal::root(&nodes), MapOptions::default(), &mut sub, &mut scratch)?;
         let cols = Col::ALL
             .iter()
             .filter_map(|&c| row.get(c).map(|v| (c, v.to_owned())))
@@ -946,7 +972,7 @@ mod tests {
         )
         .unwrap();
         assert_eq!(r.time, "2019-10-24T00:13:46.355425Z");
-        assert_eq!(get(&r, Col::SubscriptionId), Some("s1"));
+        assert_eq!(get(&r, Col::SubscriptionId), Some("S1"));
         assert_eq!(get(&r, Col::Category), Some("administrative"));
         assert_eq!(get(&r, Col::Status), Some("started"));
         assert_eq!(get(&r, Col::SubStatus), None);
@@ -970,7 +996,7 @@ mod tests {
         );
         assert_eq!(
             get(&r, Col::ResourceType),
-            Some("microsoft.eventhub/namespaces/authorizationrules")
+            Some("MICROSOFT.EVENTHUB/NAMESPACES/AUTHORIZATIONRULES")
         );
     }
 
@@ -1046,7 +1072,7 @@ mod tests {
         assert_eq!(get(&r, Col::HttpMethod), Some("POST"));
         assert_eq!(get(&r, Col::RequestBody), Some("{}"));
         assert_eq!(get(&r, Col::ResourceName), Some("sa"));
-        assert_eq!(get(&r, Col::SubscriptionId), Some("s"));
+        assert_eq!(get(&r, Col::SubscriptionId), Some("S"));
     }
 
     #[test]

@@ -185,25 +185,47 @@ impl<'t, 'i> Iterator for Elements<'t, 'i> {
     }
 }
 
+const ONES: u64 = 0x0101_0101_0101_0101;
+const HIGHS: u64 = 0x8080_8080_8080_8080;
+
+/// Whether any byte of the word is `"`, `\\` or a control character.
+#[inline]
+fn word_needs_escape(x: u64) -> bool {
+    let has_zero = |v: u64| v.wrapping_sub(ONES) & !v & HIGHS;
+    let below_space = x.wrapping_sub(ONES * 0x20) & !x & HIGHS;
+    (below_space | has_zero(x ^ (ONES * b'"' as u64)) | has_zero(x ^ (ONES * b'\\' as u64))) != 0
+}
+
+/// Index of the first byte at or after `i` that must be escaped.
+#[inline]
+fn next_escape(b: &[u8], mut i: usize) -> Option<usize> {
+    while i + 8 <= b.len() {
+        let x = u64::from_le_bytes(b[i..i + 8].try_into().expect("8 bytes"));
+        if word_needs_escape(x) {
+            break;
+        }
+        i += 8;
+    }
+    b[i..]
+        .iter()
+        .position(|&c| c < 0x20 || c == b'"' || c == b'\\')
+        .map(|k| i + k)
+}
+
 /// Appends `s` as a JSON string literal (quotes included).
 pub fn write_json_str(s: &str, out: &mut String) {
     out.push('"');
     let b = s.as_bytes();
     let mut start = 0;
-    for (i, &c) in b.iter().enumerate() {
-        let esc: Option<&str> = match c {
-            b'"' => Some("\\\""),
-            b'\\' => Some("\\\\"),
-            b'\n' => Some("\\n"),
-            b'\r' => Some("\\r"),
-            b'\t' => Some("\\t"),
-            0..=0x1f | 0x7f => None,
-            _ => continue,
-        };
+    while let Some(i) = next_escape(b, start) {
         out.push_str(&s[start..i]);
-        match esc {
-            Some(e) => out.push_str(e),
-            None => {
+        match b[i] {
+            b'"' => out.push_str("\\\""),
+            b'\\' => out.push_str("\\\\"),
+            b'\n' => out.push_str("\\n"),
+            b'\r' => out.push_str("\\r"),
+            b'\t' => out.push_str("\\t"),
+            c => {
                 use std::fmt::Write;
                 let _ = write!(out, "\\u{c:04x}");
             }
@@ -318,6 +340,20 @@ mod tests {
         assert!(loose_eq("ClientIpAddress", "clientIpAddress"));
         assert!(!loose_eq("clientIp", "clientipaddress"));
         assert!(loose_eq("_ResourceId", "resourceid"));
+    }
+
+    #[test]
+    fn string_escapes_at_every_position() {
+        for n in 0..20 {
+            for special in ['"', '\\', '\n', '\u{1}', '\u{1f}', 'é', '\u{7f}'] {
+                let s: String = "a".repeat(n) + &special.to_string() + "tail";
+                let mut out = String::new();
+                write_json_str(&s, &mut out);
+                let back: String = serde_json::from_str(&out).unwrap();
+                assert_eq!(back, s, "{out}");
+                assert_eq!(out, serde_json::to_string(&s).unwrap().replace("\\u001f", "\\u001f"));
+            }
+        }
     }
 
     #[test]

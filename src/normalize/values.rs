@@ -78,35 +78,39 @@ pub fn category(s: &str) -> Cow<'static, str> {
     if t.eq_ignore_ascii_case("resource health") {
         return Cow::Borrowed("resourcehealth");
     }
+    for known in ACTIVITY_CATEGORIES {
+        if t.eq_ignore_ascii_case(known) {
+            return Cow::Borrowed(known);
+        }
+    }
     Cow::Owned(lower(t).into_owned())
 }
 
+const ACTIVITY_CATEGORIES: [&str; 8] = [
+    "administrative",
+    "security",
+    "servicehealth",
+    "resourcehealth",
+    "alert",
+    "autoscale",
+    "recommendation",
+    "policy",
+];
+
 /// Whether a (resource-log) `category` value belongs to the Activity Log.
 pub fn is_activity_category(s: &str) -> bool {
-    const CATS: [&str; 11] = [
-        "administrative",
-        "security",
-        "servicehealth",
-        "resourcehealth",
-        "alert",
-        "autoscale",
-        "recommendation",
-        "policy",
-        "write",
-        "delete",
-        "action",
-    ];
-    CATS.iter().any(|c| c.eq_ignore_ascii_case(s.trim()))
+    let t = s.trim();
+    ACTIVITY_CATEGORIES.iter().chain(["write", "delete", "action"].iter()).any(|c| c.eq_ignore_ascii_case(t))
 }
 
 /// Sub-status: `Created`, `OK`, … lower-cased, with the old
 /// ` (HTTP Status Code: 200)` suffix removed. Empty → none.
-pub fn sub_status(s: &str) -> Option<String> {
+pub fn sub_status(s: &str) -> Option<Cow<'_, str>> {
     let mut t = s.trim();
     if let Some(i) = t.find(" (HTTP Status Code") {
         t = t[..i].trim_end();
     }
-    (!t.is_empty()).then(|| lower(t).into_owned())
+    (!t.is_empty()).then(|| lower(t))
 }
 
 /// Strips a port from `ip:port` and `[v6]:port`; plain IPv6 is kept.
@@ -138,72 +142,69 @@ pub fn dashed_guid(s: &str) -> Cow<'_, str> {
     }
 }
 
-/// The parts of an ARM resource id. All lower-case.
+/// The parts of an ARM resource id, as spelled in the id (the frame
+/// lower-cases them).
 #[derive(Debug, Default, PartialEq, Eq)]
-pub struct ResourceParts {
-    pub subscription: Option<String>,
-    pub resource_group: Option<String>,
-    pub provider: Option<String>,
-    pub rtype: Option<String>,
-    pub name: Option<String>,
+pub struct ResourceParts<'a> {
+    pub subscription: Option<&'a str>,
+    pub resource_group: Option<&'a str>,
+    pub provider: Option<&'a str>,
+    pub rtype: Option<Cow<'a, str>>,
+    pub name: Option<&'a str>,
 }
 
 /// Parses `/subscriptions/{s}/resourceGroups/{rg}/providers/{ns}/{type}/{name}[/{sub}/{name}…]`
 /// and its shorter forms (subscription, resource group, provider-level,
 /// management group, nested `providers` of extension resources).
-pub fn parse_resource_id(id: &str) -> ResourceParts {
+pub fn parse_resource_id(id: &str) -> ResourceParts<'_> {
     let mut out = ResourceParts::default();
-    let segs: Vec<&str> = id.split('/').filter(|s| !s.is_empty()).collect();
-    let mut i = 0;
-    let mut last_provider: Option<usize> = None;
-    while i < segs.len() {
-        let s = segs[i];
-        if s.eq_ignore_ascii_case("subscriptions")
-            && i + 1 < segs.len()
-            && out.subscription.is_none()
-        {
-            out.subscription = Some(segs[i + 1].to_ascii_lowercase());
-            i += 2;
-        } else if s.eq_ignore_ascii_case("resourcegroups")
-            && i + 1 < segs.len()
-            && out.resource_group.is_none()
-        {
-            out.resource_group = Some(lower(segs[i + 1]).into_owned());
-            i += 2;
-        } else if s.eq_ignore_ascii_case("providers") && i + 1 < segs.len() {
-            last_provider = Some(i + 1);
-            i += 2;
-        } else {
-            i += 1;
+    let mut segs = id.split('/').filter(|s| !s.is_empty()).peekable();
+    // After the last `providers`: the namespace and type/name pairs.
+    let mut ns: Option<&str> = None;
+    let mut pairs: Vec<(&str, Option<&str>)> = Vec::new();
+    while let Some(s) = segs.next() {
+        if s.eq_ignore_ascii_case("providers") {
+            if let Some(n) = segs.next() {
+                ns = Some(n);
+                pairs.clear();
+            }
+        } else if ns.is_none() && s.eq_ignore_ascii_case("subscriptions") && out.subscription.is_none() {
+            out.subscription = segs.next();
+        } else if ns.is_none() && s.eq_ignore_ascii_case("resourcegroups") && out.resource_group.is_none() {
+            out.resource_group = segs.next();
+        } else if ns.is_some() {
+            pairs.push((s, segs.next()));
         }
     }
-    match last_provider {
-        Some(p) => {
-            let ns = segs[p].to_ascii_lowercase();
-            // After the namespace: type/name pairs.
-            let rest = &segs[p + 1..];
-            let mut ty = ns.clone();
-            let mut name = None;
-            for pair in rest.chunks(2) {
-                ty.push('/');
-                ty.push_str(&lower(pair[0]));
-                name = pair.get(1).map(|n| lower(n).into_owned());
-            }
+    match ns {
+        Some(ns) => {
             out.provider = Some(ns);
-            if !rest.is_empty() {
-                out.rtype = Some(ty);
+            if let Some((first, _)) = pairs.first() {
+                // `ns/type` is contiguous in the id; deeper types are not.
+                let start = first.as_ptr() as usize - id.as_ptr() as usize;
+                let ns_start = ns.as_ptr() as usize - id.as_ptr() as usize;
+                out.rtype = Some(if pairs.len() == 1 && start == ns_start + ns.len() + 1 {
+                    Cow::Borrowed(&id[ns_start..start + first.len()])
+                } else {
+                    let mut t = ns.to_owned();
+                    for (ty, _) in &pairs {
+                        t.push('/');
+                        t.push_str(ty);
+                    }
+                    Cow::Owned(t)
+                });
+                out.name = pairs.last().and_then(|(_, n)| *n);
             }
-            out.name = name;
         }
         None => {
-            if let Some(rg) = &out.resource_group {
-                out.provider = Some("microsoft.resources".into());
-                out.rtype = Some("microsoft.resources/subscriptions/resourcegroups".into());
-                out.name = Some(rg.clone());
-            } else if let Some(sub) = &out.subscription {
-                out.provider = Some("microsoft.resources".into());
-                out.rtype = Some("microsoft.resources/subscriptions".into());
-                out.name = Some(sub.clone());
+            if let Some(rg) = out.resource_group {
+                out.provider = Some("microsoft.resources");
+                out.rtype = Some(Cow::Borrowed("microsoft.resources/subscriptions/resourcegroups"));
+                out.name = Some(rg);
+            } else if let Some(sub) = out.subscription {
+                out.provider = Some("microsoft.resources");
+                out.rtype = Some(Cow::Borrowed("microsoft.resources/subscriptions"));
+                out.name = Some(sub);
             }
         }
     }
@@ -277,48 +278,33 @@ mod tests {
         let p = parse_resource_id(
             "/SUBSCRIPTIONS/1111/RESOURCEGROUPS/RG-A/PROVIDERS/MICROSOFT.COMPUTE/VIRTUALMACHINES/VM1/EXTENSIONS/CSE",
         );
-        assert_eq!(p.subscription.as_deref(), Some("1111"));
-        assert_eq!(p.resource_group.as_deref(), Some("rg-a"));
-        assert_eq!(p.provider.as_deref(), Some("microsoft.compute"));
-        assert_eq!(
-            p.rtype.as_deref(),
-            Some("microsoft.compute/virtualmachines/extensions")
-        );
-        assert_eq!(p.name.as_deref(), Some("cse"));
+        assert_eq!(p.subscription, Some("1111"));
+        assert_eq!(p.resource_group, Some("RG-A"));
+        assert_eq!(p.provider, Some("MICROSOFT.COMPUTE"));
+        assert_eq!(p.rtype.as_deref(), Some("MICROSOFT.COMPUTE/VIRTUALMACHINES/EXTENSIONS"));
+        assert_eq!(p.name, Some("CSE"));
 
-        let p = parse_resource_id(
-            "/subscriptions/1111/providers/microsoft.insights/diagnosticSettings/x",
-        );
+        let p = parse_resource_id("/subscriptions/1111/providers/microsoft.insights/diagnosticSettings/x");
         assert_eq!(p.resource_group, None);
-        assert_eq!(
-            p.rtype.as_deref(),
-            Some("microsoft.insights/diagnosticsettings")
-        );
-        assert_eq!(p.name.as_deref(), Some("x"));
+        assert_eq!(p.rtype.as_deref(), Some("microsoft.insights/diagnosticSettings"));
+        assert!(matches!(p.rtype, Some(Cow::Borrowed(_))));
+        assert_eq!(p.name, Some("x"));
 
         let p = parse_resource_id("/subscriptions/1111/resourceGroups/rg");
-        assert_eq!(
-            p.rtype.as_deref(),
-            Some("microsoft.resources/subscriptions/resourcegroups")
-        );
-        assert_eq!(p.name.as_deref(), Some("rg"));
+        assert_eq!(p.rtype.as_deref(), Some("microsoft.resources/subscriptions/resourcegroups"));
+        assert_eq!(p.name, Some("rg"));
 
         let p = parse_resource_id(
             "/subscriptions/1/resourceGroups/rg/providers/Microsoft.Compute/virtualMachines/vm/providers/Microsoft.Insights/diagnosticSettings/d",
         );
-        assert_eq!(p.provider.as_deref(), Some("microsoft.insights"));
-        assert_eq!(
-            p.rtype.as_deref(),
-            Some("microsoft.insights/diagnosticsettings")
-        );
+        assert_eq!(p.provider, Some("Microsoft.Insights"));
+        assert_eq!(p.rtype.as_deref(), Some("Microsoft.Insights/diagnosticSettings"));
+        assert_eq!(p.name, Some("d"));
 
         let p = parse_resource_id("/providers/Microsoft.Management/managementGroups/mg1");
         assert_eq!(p.subscription, None);
-        assert_eq!(
-            p.rtype.as_deref(),
-            Some("microsoft.management/managementgroups")
-        );
-        assert_eq!(p.name.as_deref(), Some("mg1"));
+        assert_eq!(p.rtype.as_deref(), Some("Microsoft.Management/managementGroups"));
+        assert_eq!(p.name, Some("mg1"));
 
         assert_eq!(parse_resource_id("/"), ResourceParts::default());
     }

@@ -28,7 +28,8 @@ pub struct StatsSink {
     first: Option<i64>,
     last: Option<i64>,
     rows: u64,
-    counts: [HashMap<Option<String>, u64>; 5],
+    counts: [HashMap<String, u64>; 5],
+    nulls: [u64; 5],
 }
 
 impl FrameSink for StatsSink {
@@ -50,11 +51,14 @@ impl FrameSink for StatsSink {
             let ca = df.column(col)?.str()?;
             let map = &mut self.counts[k];
             for v in ca.iter() {
-                match map.get_mut(&v.map(str::to_owned)) {
-                    Some(c) => *c += 1,
-                    None => {
-                        map.insert(v.map(str::to_owned), 1);
-                    }
+                match v {
+                    None => self.nulls[k] += 1,
+                    Some(v) => match map.get_mut(v) {
+                        Some(c) => *c += 1,
+                        None => {
+                            map.insert(v.to_owned(), 1);
+                        }
+                    },
                 }
             }
         }
@@ -96,14 +100,12 @@ impl StatsSink {
     pub fn top(&self, n: usize) -> Vec<(&'static str, Vec<Count>)> {
         TOP_COLUMNS
             .iter()
-            .zip(&self.counts)
-            .map(|((key, _), map)| {
+            .zip(self.counts.iter().zip(self.nulls))
+            .map(|((key, _), (map, nulls))| {
                 let mut v: Vec<Count> = map
                     .iter()
-                    .map(|(k, c)| Count {
-                        value: k.clone(),
-                        count: *c,
-                    })
+                    .map(|(k, c)| Count { value: Some(k.clone()), count: *c })
+                    .chain((nulls > 0).then_some(Count { value: None, count: nulls }))
                     .collect();
                 v.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.value.cmp(&b.value)));
                 v.truncate(n);

@@ -1,0 +1,177 @@
+#!/usr/bin/env python3
+"""End-to-end ingest benchmark: armhunt vs bare simd-json vs DuckDB vs jq.
+
+Everything runs on the same generated data, in one run, with the same
+thread count, from a warm page cache. Usage:
+
+    python3 scripts/bench.py [--threads 2] [--data /work/bench-data] [--sizes 256MiB,1GiB,4GiB]
+                             [--dialects storage,rest-pretty,la-csv] [--repeat 3]
+
+It builds the release binary and the `parse_only` example, generates data
+with scripts/gen.py when missing, installs DuckDB from PyPI when missing,
+and prints a table with MB/s, the ratios the issues ask for, and peak
+memory: `rss` is the peak resident anonymous memory (RssAnon + RssShmem,
+polled every 20 ms), which excludes the pages of memory-mapped inputs;
+`hwm` is the kernel's peak of everything (VmHWM), mapped pages included.
+"""
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def sh(cmd, **kw):
+    return subprocess.run(cmd, check=True, **kw)
+
+
+def ensure_tools():
+    sh(["cargo", "build", "--release", "--bin", "armhunt", "--example", "parse_only"], cwd=ROOT)
+    try:
+        import duckdb  # noqa: F401
+    except ImportError:
+        sh([sys.executable, "-m", "pip", "install", "-q", "duckdb"])
+    if not shutil.which("jq"):
+        subprocess.run(["apt-get", "install", "-y", "-q", "jq"], check=False,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def data_dir(base, dialect, size):
+    d = os.path.join(base, "%s-%s" % (dialect, size.lower()))
+    if not os.path.isdir(d):
+        sh([sys.executable, os.path.join(ROOT, "scripts/gen.py"), "bulk", "--dialect", dialect,
+            "--size", size, "--out", d])
+    return d
+
+
+def files_of(d):
+    out = []
+    for r, _, fs in os.walk(d):
+        for f in fs:
+            out.append(os.path.join(r, f))
+    return sorted(out)
+
+
+def warm(d):
+    for f in files_of(d):
+        with open(f, "rb") as fh:
+            while fh.read(1 << 24):
+                pass
+
+
+def status_kb(pid, keys):
+    vals = {}
+    try:
+        with open("/proc/%d/status" % pid) as fh:
+            for line in fh:
+                k, _, v = line.partition(":")
+                if k in keys:
+                    vals[k] = int(v.split()[0])
+    except (FileNotFoundError, ProcessLookupError):
+        pass
+    return vals
+
+
+def measure(cmd, env=None, shell=False):
+    """Runs cmd, returns (seconds, peak anon RSS MiB, VmHWM MiB, stdout)."""
+    t0 = time.perf_counter()
+    p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, shell=shell)
+    peak_anon = 0
+    hwm = 0
+    while p.poll() is None:
+        v = status_kb(p.pid, ("RssAnon", "RssShmem", "VmHWM"))
+        if v:
+            peak_anon = max(peak_anon, v.get("RssAnon", 0) + v.get("RssShmem", 0))
+            hwm = max(hwm, v.get("VmHWM", 0))
+        time.sleep(0.02)
+    out, err = p.communicate()
+    secs = time.perf_counter() - t0
+    if p.returncode != 0:
+        raise SystemExit("%s failed: %s" % (cmd, err.decode(errors="replace")[-2000:]))
+    return secs, peak_anon / 1024, hwm / 1024, out.decode(errors="replace")
+
+
+def best_of(n, fn):
+    runs = [fn() for _ in range(n)]
+    runs.sort(key=lambda r: r[0])
+    return runs[len(runs) // 2]
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--threads", type=int, default=os.cpu_count())
+    ap.add_argument("--data", default="/work/bench-data")
+    ap.add_argument("--sizes", default="1GiB")
+    ap.add_argument("--dialects", default="storage")
+    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--skip", default="", help="comma list of tools to skip: duckdb,jq,parse")
+    ap.add_argument("--json-out", default=None)
+    a = ap.parse_args()
+    skip = set(filter(None, a.skip.split(",")))
+    ensure_tools()
+    import duckdb
+
+    armhunt = os.path.join(ROOT, "target/release/armhunt")
+    parse_only = os.path.join(ROOT, "target/release/examples/parse_only")
+    env = dict(os.environ, RAYON_NUM_THREADS=str(a.threads), POLARS_MAX_THREADS=str(a.threads))
+    results = []
+    tmp = tempfile.mkdtemp(prefix="armhunt-bench-")
+    print("machine: %s, %d cores; threads=%d" % (os.uname().machine, os.cpu_count(), a.threads))
+    for dialect in a.dialects.split(","):
+        for size in a.sizes.split(","):
+            d = data_dir(a.data, dialect, size)
+            nbytes = sum(os.path.getsize(f) for f in files_of(d))
+            warm(d)
+            row = {"dialect": dialect, "size": size, "bytes": nbytes, "files": len(files_of(d))}
+            mb = nbytes / 1e6
+
+            def rec(name, r):
+                secs, anon, hwm, _ = r
+                row[name] = {"s": round(secs, 3), "MBps": round(mb / secs, 1), "rss_MiB": round(anon), "hwm_MiB": round(hwm)}
+                print("  %-8s %-12s %-16s %8.2f s %9.1f MB/s  rss %6.0f MiB  hwm %6.0f MiB"
+                      % (dialect, size, name, secs, mb / secs, anon, hwm), flush=True)
+
+            out_pq = os.path.join(tmp, "out.parquet")
+            if "parse" not in skip and dialect != "la-csv":
+                rec("simd-json", best_of(a.repeat, lambda: measure([parse_only, d], env=env)))
+            rec("convert", best_of(a.repeat, lambda: measure(
+                [armhunt, "convert", d, "-o", out_pq, "--force", "--quiet", "--threads", str(a.threads)], env=env)))
+            rec("stats", best_of(a.repeat, lambda: measure(
+                [armhunt, "stats", d, "--json", "--quiet", "--threads", str(a.threads),
+                 "--rejects", os.path.join(tmp, "rej.jsonl")], env=env)))
+            if "duckdb" not in skip:
+                if dialect == "la-csv":
+                    src = "read_csv_auto('%s/**/*.csv')" % d
+                else:
+                    src = "read_json_auto('%s/**/*.json', maximum_object_size=268435456)" % d
+                script = ("import duckdb; c=duckdb.connect(); c.execute('SET threads=%d'); "
+                          "c.execute(%r)" % (a.threads, "COPY (SELECT * FROM %s) TO '%s' (FORMAT parquet)"
+                                            % (src, os.path.join(tmp, "duck.parquet"))))
+                rec("duckdb", best_of(a.repeat, lambda: measure([sys.executable, "-c", script])))
+            if "jq" not in skip and shutil.which("jq") and dialect != "la-csv":
+                cmd = "find %s -type f -print0 | sort -z | xargs -0 cat | jq -c . > /dev/null" % d
+                rec("jq", best_of(1, lambda: measure(cmd, shell=True)))
+            conv = row["convert"]["s"]
+            if "simd-json" in row:
+                row["convert_vs_simdjson"] = round(row["simd-json"]["s"] / conv, 3)
+                print("    convert reaches %.0f%% of the bare simd-json parse rate" % (100 * row["convert_vs_simdjson"]))
+            if "duckdb" in row:
+                row["convert_speedup_vs_duckdb"] = round(row["duckdb"]["s"] / conv, 2)
+                print("    convert is %.2fx DuckDB" % row["convert_speedup_vs_duckdb"])
+            row["stats_vs_convert"] = round(conv / row["stats"]["s"], 2)
+            print("    stats is %.2fx convert" % row["stats_vs_convert"], flush=True)
+            results.append(row)
+    shutil.rmtree(tmp, ignore_errors=True)
+    if a.json_out:
+        with open(a.json_out, "w") as fh:
+            json.dump(results, fh, indent=2)
+
+
+if __name__ == "__main__":
+    main()
