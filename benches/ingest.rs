@@ -11,7 +11,9 @@ use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 
 /// A realistic resource-log record (~3 KB) with the given index mixed in.
 fn record(i: usize) -> String {
-    let claims: Vec<String> = (0..30).map(|k| format!("\"claim{k}\":\"value-{i}-{k}-abcdefghijklmnopqrstuvwxyz\"")).collect();
+    let claims: Vec<String> = (0..30)
+        .map(|k| format!("\"claim{k}\":\"value-{i}-{k}-abcdefghijklmnopqrstuvwxyz\""))
+        .collect();
     format!(
         concat!(
             "{{\"time\":\"2024-05-01T10:{:02}:{:02}.1234567Z\",",
@@ -38,18 +40,27 @@ fn record(i: usize) -> String {
 }
 
 fn jsonl(n: usize) -> Vec<u8> {
-    (0..n).map(|i| record(i) + "\n").collect::<String>().into_bytes()
+    (0..n)
+        .map(|i| record(i) + "\n")
+        .collect::<String>()
+        .into_bytes()
 }
 
 fn bench_split(c: &mut Criterion) {
     let lines = jsonl(2000);
-    let recs: Vec<serde_json::Value> = (0..2000).map(|i| serde_json::from_str(&record(i)).unwrap()).collect();
+    let recs: Vec<serde_json::Value> = (0..2000)
+        .map(|i| serde_json::from_str(&record(i)).unwrap())
+        .collect();
     let pretty = serde_json::to_vec_pretty(&recs).unwrap();
     let mut g = c.benchmark_group("split");
     g.throughput(Throughput::Bytes(lines.len() as u64));
-    g.bench_function("jsonl", |b| b.iter(|| black_box(split_json(&lines)).records.len()));
+    g.bench_function("jsonl", |b| {
+        b.iter(|| black_box(split_json(&lines)).records.len())
+    });
     g.throughput(Throughput::Bytes(pretty.len() as u64));
-    g.bench_function("pretty_array", |b| b.iter(|| black_box(split_json(&pretty)).records.len()));
+    g.bench_function("pretty_array", |b| {
+        b.iter(|| black_box(split_json(&pretty)).records.len())
+    });
     g.finish();
 }
 
@@ -69,8 +80,19 @@ fn bench_normalize(c: &mut Criterion) {
                 buf.clear();
                 buf.extend_from_slice(r.as_bytes());
                 let tape = simd_json::to_tape_with_buffers(&mut buf, &mut buffers).unwrap();
-                let row = map_record(TVal::root(&tape.0), MapOptions::default(), &mut sub, &mut scratch).unwrap();
-                fb.push(&row, Some("id"), Dialect::of(row.schema, Framing::JsonLines), SourceRef::default());
+                let row = map_record(
+                    TVal::root(&tape.0),
+                    MapOptions::default(),
+                    &mut sub,
+                    &mut scratch,
+                )
+                .unwrap();
+                fb.push(
+                    &row,
+                    Some("id"),
+                    Dialect::of(row.schema, Framing::JsonLines),
+                    SourceRef::default(),
+                );
             }
             black_box(fb.finish().height())
         })

@@ -81,7 +81,10 @@ def status_kb(pid, keys):
 def measure(cmd, env=None, shell=False):
     """Runs cmd, returns (seconds, peak anon RSS MiB, VmHWM MiB, stdout)."""
     t0 = time.perf_counter()
-    p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, shell=shell)
+    # Output goes to files: a pipe nobody reads while polling would fill and block.
+    out_f = tempfile.TemporaryFile()
+    err_f = tempfile.TemporaryFile()
+    p = subprocess.Popen(cmd, stdout=out_f, stderr=err_f, env=env, shell=shell)
     peak_anon = 0
     hwm = 0
     while p.poll() is None:
@@ -90,8 +93,10 @@ def measure(cmd, env=None, shell=False):
             peak_anon = max(peak_anon, v.get("RssAnon", 0) + v.get("RssShmem", 0))
             hwm = max(hwm, v.get("VmHWM", 0))
         time.sleep(0.02)
-    out, err = p.communicate()
     secs = time.perf_counter() - t0
+    out_f.seek(0)
+    err_f.seek(0)
+    out, err = out_f.read(), err_f.read()
     if p.returncode != 0:
         raise SystemExit("%s failed: %s" % (cmd, err.decode(errors="replace")[-2000:]))
     return secs, peak_anon / 1024, hwm / 1024, out.decode(errors="replace")

@@ -11,7 +11,7 @@ use crate::ingest::{self, IngestOptions};
 use crate::input;
 use crate::normalize::MapOptions;
 use crate::progress::{Bar, Progress, Silent};
-use crate::report::convert::{Format, FrameWriter};
+use crate::report::convert::{Compression, Format, FrameWriter};
 use crate::report::rejects::RejectsWriter;
 use crate::report::stats::{RejectsInfo, StatsSink, render_text};
 use crate::report::text::parse_size;
@@ -83,6 +83,9 @@ pub struct ConvertArgs {
     /// Overwrite an existing output file.
     #[arg(long)]
     pub force: bool,
+    /// Compression of Parquet pages / Arrow buffers.
+    #[arg(long, value_enum, default_value = "lz4")]
+    pub compression: Compression,
 }
 
 fn usage(flag: &str, msg: impl Into<String>) -> Error {
@@ -180,7 +183,11 @@ fn default_rejects(output: &Path) -> PathBuf {
 }
 
 fn convert(a: ConvertArgs) -> Result<()> {
-    let opts = a.read.options()?;
+    // The frame does not carry input hashes; `stats` (and the scan manifest) do.
+    let opts = IngestOptions {
+        hash: false,
+        ..a.read.options()?
+    };
     let format = Format::from_path(&a.output).ok_or_else(|| {
         usage(
             "--output",
@@ -208,7 +215,7 @@ fn convert(a: ConvertArgs) -> Result<()> {
         .unwrap_or_else(|| default_rejects(&a.output));
     let mut rejects = RejectsWriter::create(&rejects_path)?;
     let progress = a.read.progress("convert");
-    let mut writer = FrameWriter::create(&a.output, format, &names)?;
+    let mut writer = FrameWriter::create(&a.output, format, a.compression, &names)?;
     match ingest::run(
         &sources,
         &opts,

@@ -38,6 +38,8 @@ pub struct IngestOptions {
     pub group_bytes: u64,
     /// Frame chunks are assembled from about this many record bytes.
     pub wave_bytes: u64,
+    /// Compute each input's SHA-256 (for reports that list it).
+    pub hash: bool,
 }
 
 impl Default for IngestOptions {
@@ -47,6 +49,7 @@ impl Default for IngestOptions {
             max_decompressed: 4 << 30,
             group_bytes: 256 << 20,
             wave_bytes: 64 << 20,
+            hash: true,
         }
     }
 }
@@ -59,7 +62,9 @@ pub struct FileReport {
     pub dialect: Option<String>,
     /// Size in bytes on disk (uncompressed size, for zip entries).
     pub bytes: u64,
-    pub sha256: String,
+    /// SHA-256 of the input; absent when the command did not hash (`convert`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sha256: Option<String>,
     pub records_found: u64,
     pub records_kept: u64,
     pub duplicates: u64,
@@ -215,7 +220,7 @@ fn prepare(desc: &SourceDesc, opts: &IngestOptions) -> Prepared {
         path: display.clone(),
         dialect: None,
         bytes: 0,
-        sha256: String::new(),
+        sha256: None,
         records_found: 0,
         records_kept: 0,
         duplicates: 0,
@@ -233,14 +238,14 @@ fn prepare(desc: &SourceDesc, opts: &IngestOptions) -> Prepared {
             early_rejects: Vec::new(),
         }
     };
-    let loaded = match input::load(desc, opts.max_decompressed) {
+    let loaded = match input::load(desc, opts.max_decompressed, opts.hash) {
         Ok(l) => l,
         Err(e) => {
             // Still hash what is on disk when the file itself is readable.
             if let Ok(b) = std::fs::read(&desc.path) {
                 report.bytes = b.len() as u64;
-                if desc.entry.is_none() {
-                    report.sha256 = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&b));
+                if desc.entry.is_none() && opts.hash {
+                    report.sha256 = Some(hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&b)));
                 }
             }
             return skip(report, None, e.0);
@@ -330,65 +335,94 @@ fn prepare(desc: &SourceDesc, opts: &IngestOptions) -> Prepared {
     }
 }
 
-/// A slice of one prepared input's records.
-struct Unit {
+/// Records `range` of prepared input `src`.
+struct Part {
     src: usize,
     range: Range<usize>,
+}
+
+/// A unit of parallel work: consecutive records, possibly of several small
+/// inputs, so each unit makes a frame chunk of a useful size.
+struct Unit {
+    parts: Vec<Part>,
     bytes: u64,
 }
 
-const UNIT_RECORDS: usize = 1024;
+const UNIT_RECORDS: usize = 2048;
+const UNIT_BYTES: u64 = 8 << 20;
 
-fn units_of(p: &Prepared, src: usize) -> Vec<Unit> {
-    let mut out = Vec::new();
+fn record_sizes(p: &Prepared) -> Vec<u64> {
     match &p.body {
-        Body::Json { split, .. } => {
-            for (k, ch) in split.records.chunks(UNIT_RECORDS).enumerate() {
-                let bytes = ch.iter().map(|s| s.len as u64).sum();
-                let start = k * UNIT_RECORDS;
-                out.push(Unit {
-                    src,
-                    range: start..start + ch.len(),
-                    bytes,
-                });
+        Body::Json { split, .. } => split.records.iter().map(|s| s.len as u64).collect(),
+        Body::Tab { rows } => rows.iter().map(|r| r.json.len() as u64).collect(),
+        Body::None => Vec::new(),
+    }
+}
+
+/// Cuts the records of a group's inputs, in order, into units.
+fn units_of(prepared: &[Prepared]) -> Vec<Unit> {
+    let mut out = Vec::new();
+    let mut cur = Unit {
+        parts: Vec::new(),
+        bytes: 0,
+    };
+    let mut cur_records = 0;
+    for (src, p) in prepared.iter().enumerate() {
+        let sizes = record_sizes(p);
+        let mut i = 0;
+        while i < sizes.len() {
+            let start = i;
+            while i < sizes.len() && cur_records < UNIT_RECORDS && cur.bytes < UNIT_BYTES {
+                cur.bytes += sizes[i];
+                cur_records += 1;
+                i += 1;
+            }
+            cur.parts.push(Part {
+                src,
+                range: start..i,
+            });
+            if cur_records >= UNIT_RECORDS || cur.bytes >= UNIT_BYTES {
+                out.push(std::mem::replace(
+                    &mut cur,
+                    Unit {
+                        parts: Vec::new(),
+                        bytes: 0,
+                    },
+                ));
+                cur_records = 0;
             }
         }
-        Body::Tab { rows } => {
-            for (k, ch) in rows.chunks(UNIT_RECORDS).enumerate() {
-                let bytes = ch.iter().map(|r| r.json.len() as u64).sum();
-                let start = k * UNIT_RECORDS;
-                out.push(Unit {
-                    src,
-                    range: start..start + ch.len(),
-                    bytes,
-                });
-            }
-        }
-        Body::None => {}
+    }
+    if !cur.parts.is_empty() {
+        out.push(cur);
     }
     out
 }
 
-fn run_unit(p: &Prepared, src_index: u32, unit: &Unit, opts: &IngestOptions) -> UnitAcc {
-    let mut w = Worker::new(opts.map, src_index, p.report.path.clone());
-    match &p.body {
-        Body::Json {
-            split,
-            table_columns,
-        } => {
-            let content = p.content();
-            for (i, span) in split.records[unit.range.clone()].iter().enumerate() {
-                let row_no = (unit.range.start + i) as u32;
-                let cols = span.table.map(|t| table_columns[t as usize].as_slice());
-                w.json_record(content, span.offset, span.len, row_no, cols, p.framing, 0);
+fn run_unit(prepared: &[Prepared], base: usize, unit: &Unit, opts: &IngestOptions) -> UnitAcc {
+    let mut w = Worker::new(opts.map);
+    for part in &unit.parts {
+        let p = &prepared[part.src];
+        w.set_source(part.src, (base + part.src) as u32, &p.report.path);
+        match &p.body {
+            Body::Json {
+                split,
+                table_columns,
+            } => {
+                let content = p.content();
+                for (i, span) in split.records[part.range.clone()].iter().enumerate() {
+                    let row_no = (part.range.start + i) as u32;
+                    let cols = span.table.map(|t| table_columns[t as usize].as_slice());
+                    w.json_record(content, span.offset, span.len, row_no, cols, p.framing, 0);
+                }
             }
-        }
-        Body::Tab { rows } => {
-            for r in &rows[unit.range.clone()] {
-                w.tab_record(r, p.framing);
+            Body::Tab { rows } => {
+                for r in &rows[part.range.clone()] {
+                    w.tab_record(r, p.framing);
+                }
             }
+            Body::None => {}
         }
-        Body::None => {}
     }
     w.finish()
 }
@@ -440,11 +474,7 @@ pub fn run(
                 rejects.reject(r)?;
             }
         }
-        let units: Vec<Unit> = prepared
-            .iter()
-            .enumerate()
-            .flat_map(|(i, p)| units_of(p, i))
-            .collect();
+        let units = units_of(&prepared);
         let mut u = 0;
         while u < units.len() {
             let mut wend = u + 1;
@@ -456,24 +486,25 @@ pub fn run(
             let outs: Vec<UnitAcc> = units[u..wend]
                 .par_iter()
                 .map(|unit| {
-                    let p = &prepared[unit.src];
-                    let out = run_unit(p, (base + unit.src) as u32, unit, opts);
+                    let out = run_unit(&prepared, base, unit, opts);
                     progress.inc(unit.bytes);
                     out
                 })
                 .collect();
             let mut wave: Option<DataFrame> = None;
-            for (unit, out) in units[u..wend].iter().zip(outs) {
-                let fi = base + unit.src;
-                files[fi].records_found += out.found;
-                files[fi].rejected += out.rejects.len() as u64;
+            for out in outs {
                 for r in &out.rejects {
                     rejects.reject(r)?;
                 }
-                for (d, n) in out.dialects {
-                    match dialect_counts[fi].iter_mut().find(|(x, _)| *x == d) {
-                        Some(e) => e.1 += n,
-                        None => dialect_counts[fi].push((d, n)),
+                for src in &out.sources {
+                    let fi = base + src.src;
+                    files[fi].records_found += src.found;
+                    files[fi].rejected += src.rejected;
+                    for &(d, n) in &src.dialects {
+                        match dialect_counts[fi].iter_mut().find(|(x, _)| *x == d) {
+                            Some(e) => e.1 += n,
+                            None => dialect_counts[fi].push((d, n)),
+                        }
                     }
                 }
                 if let Some(df) = out.frame {

@@ -14,13 +14,21 @@ use crate::input::tabular::TabRow;
 use crate::normalize::tape::{TVal, write_json_str};
 use crate::normalize::{self, MapOptions, Scratch, SubParser, envelope_key, map_record};
 
+/// What one unit found in one of its inputs.
+pub struct SourceAcc {
+    /// Index of the input in its group.
+    pub src: usize,
+    /// Records found (kept + rejected).
+    pub found: u64,
+    pub rejected: u64,
+    pub dialects: Vec<(Dialect, u64)>,
+}
+
 /// The output of one unit of work.
 pub struct UnitAcc {
     pub frame: Option<DataFrame>,
     pub rejects: Vec<Reject>,
-    pub dialects: Vec<(Dialect, u64)>,
-    /// Records found (kept + rejected) in this unit.
-    pub found: u64,
+    pub sources: Vec<SourceAcc>,
 }
 
 /// Per-unit parsing state: scratch buffers reused across records.
@@ -37,8 +45,7 @@ pub struct Worker {
     rowjson: String,
     builder: FrameBuilder,
     rejects: Vec<Reject>,
-    dialects: Vec<(Dialect, u64)>,
-    found: u64,
+    sources: Vec<SourceAcc>,
 }
 
 /// The stable id of a record without an `eventDataId`: a hash of its bytes
@@ -60,11 +67,11 @@ enum Outcome {
 }
 
 impl Worker {
-    pub fn new(opts: MapOptions, file: u32, path: String) -> Self {
+    pub fn new(opts: MapOptions) -> Self {
         Worker {
             opts,
-            file,
-            path,
+            file: 0,
+            path: String::new(),
             buf: Vec::new(),
             buffers: Buffers::new(16 * 1024),
             sub: SubParser::default(),
@@ -74,9 +81,35 @@ impl Worker {
             rowjson: String::new(),
             builder: FrameBuilder::new(UNIT_CAPACITY),
             rejects: Vec::new(),
-            dialects: Vec::new(),
-            found: 0,
+            sources: Vec::new(),
         }
+    }
+
+    /// The input the next records come from: `src` within the group, `file`
+    /// in the run's input list.
+    pub fn set_source(&mut self, src: usize, file: u32, path: &str) {
+        self.file = file;
+        if self.path != path {
+            self.path = path.to_owned();
+        }
+        self.sources.push(SourceAcc {
+            src,
+            found: 0,
+            rejected: 0,
+            dialects: Vec::new(),
+        });
+    }
+
+    fn current(&mut self) -> &mut SourceAcc {
+        if self.sources.is_empty() {
+            self.sources.push(SourceAcc {
+                src: 0,
+                found: 0,
+                rejected: 0,
+                dialects: Vec::new(),
+            });
+        }
+        self.sources.last_mut().expect("a source is set")
     }
 
     pub fn finish(self) -> UnitAcc {
@@ -84,13 +117,14 @@ impl Worker {
         UnitAcc {
             frame,
             rejects: self.rejects,
-            dialects: self.dialects,
-            found: self.found,
+            sources: self.sources,
         }
     }
 
     fn reject(&mut self, raw: &[u8], offset: usize, row: Option<u32>, reason: String) {
-        self.found += 1;
+        let cur = self.current();
+        cur.found += 1;
+        cur.rejected += 1;
         self.rejects.push(Reject {
             file: self.path.clone(),
             offset: offset as u64,
@@ -102,9 +136,11 @@ impl Worker {
     }
 
     fn count_dialect(&mut self, d: Dialect) {
-        match self.dialects.iter_mut().find(|(x, _)| *x == d) {
+        let cur = self.current();
+        cur.found += 1;
+        match cur.dialects.iter_mut().find(|(x, _)| *x == d) {
             Some(e) => e.1 += 1,
-            None => self.dialects.push((d, 1)),
+            None => cur.dialects.push((d, 1)),
         }
     }
 
@@ -238,7 +274,10 @@ impl Worker {
         }
         let result = match map_record(root, *opts, sub, scratch) {
             Ok(r) => {
-                let id = r.get(Col::EventId).is_none().then(|| content_id(raw, min, idbuf));
+                let id = r
+                    .get(Col::EventId)
+                    .is_none()
+                    .then(|| content_id(raw, min, idbuf));
                 let d = Dialect::of(r.schema, framing);
                 builder.push(&r, id, d, src);
                 Ok(d)
@@ -247,10 +286,7 @@ impl Worker {
         };
         drop(tape);
         match result {
-            Ok(d) => {
-                self.found += 1;
-                self.count_dialect(d);
-            }
+            Ok(d) => self.count_dialect(d),
             Err(reason) => self.reject(raw, offset, row, reason),
         }
         Outcome::Done
@@ -344,7 +380,7 @@ pub fn sniff_not_activity(
         let raw = &content[s.offset..s.offset + s.len];
         let verdict = match s.table {
             Some(t) => {
-                let mut w = Worker::new(MapOptions::default(), 0, String::new());
+                let mut w = Worker::new(MapOptions::default());
                 match w.table_row_json(raw, &table_columns[t as usize]) {
                     Ok(()) => Some(not_activity_json(&w.rowjson)),
                     Err(_) => None,

@@ -145,8 +145,8 @@ pub struct Loaded {
     pub content: Content,
     /// Size on disk (or of the zip entry, uncompressed).
     pub size: u64,
-    /// SHA-256 of the bytes on disk (of the entry, for zip entries).
-    pub sha256: String,
+    /// SHA-256 of the bytes on disk (of the entry, for zip entries), when asked for.
+    pub sha256: Option<String>,
     /// What was done to the bytes before reading: `gzip`, `utf-16le`, …
     pub transforms: Vec<&'static str>,
 }
@@ -228,8 +228,8 @@ fn unwrap_content(
     Ok(content)
 }
 
-/// Loads a source: maps or decompresses it, and hashes what is on disk.
-pub fn load(src: &SourceDesc, cap: u64) -> std::result::Result<Loaded, LoadError> {
+/// Loads a source: maps or decompresses it, and (with `hash`) hashes what is on disk.
+pub fn load(src: &SourceDesc, cap: u64, hash: bool) -> std::result::Result<Loaded, LoadError> {
     let io = |e: std::io::Error| LoadError(format!("cannot read: {e}"));
     let mut transforms = Vec::new();
     match &src.entry {
@@ -241,9 +241,11 @@ pub fn load(src: &SourceDesc, cap: u64) -> std::result::Result<Loaded, LoadError
             } else {
                 // SAFETY: the map is read-only; inputs are evidence and are not
                 // expected to change while the run reads them.
-                Content::Mapped(unsafe { memmap2::MmapOptions::new().populate().map(&f) }.map_err(io)?)
+                Content::Mapped(
+                    unsafe { memmap2::MmapOptions::new().populate().map(&f) }.map_err(io)?,
+                )
             };
-            let sha256 = sha256_hex(&content);
+            let sha256 = hash.then(|| sha256_hex(&content));
             if src.container {
                 return Ok(Loaded {
                     content: Content::Owned(Vec::new()),
@@ -270,7 +272,7 @@ pub fn load(src: &SourceDesc, cap: u64) -> std::result::Result<Loaded, LoadError
             let size = entry.size();
             let bytes = read_capped(entry, cap, "zip decompression")?;
             transforms.push("zip");
-            let sha256 = sha256_hex(&bytes);
+            let sha256 = hash.then(|| sha256_hex(&bytes));
             let content = unwrap_content(Content::Owned(bytes), cap, &mut transforms)?;
             Ok(Loaded {
                 content,

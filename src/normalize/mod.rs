@@ -534,7 +534,10 @@ pub fn map_record<'i>(
     sub: &mut SubParser,
     scratch: &'i mut Scratch,
 ) -> Result<Row<'i>, Unmapped> {
-    let Scratch { claims: claims_buf, properties: props_buf } = scratch;
+    let Scratch {
+        claims: claims_buf,
+        properties: props_buf,
+    } = scratch;
     if !root.is_object() {
         return Err(Unmapped::NotActivity("not a JSON object".into()));
     }
@@ -608,10 +611,7 @@ pub fn map_record<'i>(
         .or_else(|| sv(s.activity_substatus))
         .or_else(|| sv(s.sub_status))
         .or_else(|| sv(s.result_signature).and_then(|r| r.split_once('.').map(|(_, b)| b)));
-    row.set(
-        Col::SubStatus,
-        sub_st.and_then(values::sub_status),
-    );
+    row.set(Col::SubStatus, sub_st.and_then(values::sub_status));
     if let Some(l) = nonnull(s.level) {
         let lv = match l.as_i64() {
             Some(n) => Some(values::level(&n.to_string())),
@@ -782,7 +782,10 @@ pub fn map_record<'i>(
                 row.set(Col::SubscriptionId, own(p.subscription));
                 row.set(Col::ResourceGroup, own(p.resource_group));
                 row.set(Col::ResourceProvider, own(p.provider));
-                row.set(Col::ResourceType, p.rtype.map(|t| Cow::Owned(t.into_owned())));
+                row.set(
+                    Col::ResourceType,
+                    p.rtype.map(|t| Cow::Owned(t.into_owned())),
+                );
                 row.set(Col::ResourceName, own(p.name));
             }
         }
@@ -942,7 +945,12 @@ mod tests {
         let nodes = nodes_of(json);
         let mut sub = SubParser::default();
         let mut scratch = Scratch::default();
-        let row = map_record(TVal::root(&nodes), MapOptions::default(), &mut sub, &mut scratch)?;
+        let row = map_record(
+            TVal::root(&nodes),
+            MapOptions::default(),
+            &mut sub,
+            &mut scratch,
+        )?;
         let cols = Col::ALL
             .iter()
             .filter_map(|&c| row.get(c).map(|v| (c, v.to_owned())))

@@ -351,7 +351,8 @@ mod tests {
                 write_json_str(&s, &mut out);
                 let back: String = serde_json::from_str(&out).unwrap();
                 assert_eq!(back, s, "{out}");
-                assert_eq!(out, serde_json::to_string(&s).unwrap().replace("\\u001f", "\\u001f"));
+                // serde_json writes the same escapes for these characters.
+                assert_eq!(out, serde_json::to_string(&s).unwrap());
             }
         }
     }

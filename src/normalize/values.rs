@@ -100,7 +100,10 @@ const ACTIVITY_CATEGORIES: [&str; 8] = [
 /// Whether a (resource-log) `category` value belongs to the Activity Log.
 pub fn is_activity_category(s: &str) -> bool {
     let t = s.trim();
-    ACTIVITY_CATEGORIES.iter().chain(["write", "delete", "action"].iter()).any(|c| c.eq_ignore_ascii_case(t))
+    ACTIVITY_CATEGORIES
+        .iter()
+        .chain(["write", "delete", "action"].iter())
+        .any(|c| c.eq_ignore_ascii_case(t))
 }
 
 /// Sub-status: `Created`, `OK`, … lower-cased, with the old
@@ -168,9 +171,15 @@ pub fn parse_resource_id(id: &str) -> ResourceParts<'_> {
                 ns = Some(n);
                 pairs.clear();
             }
-        } else if ns.is_none() && s.eq_ignore_ascii_case("subscriptions") && out.subscription.is_none() {
+        } else if ns.is_none()
+            && s.eq_ignore_ascii_case("subscriptions")
+            && out.subscription.is_none()
+        {
             out.subscription = segs.next();
-        } else if ns.is_none() && s.eq_ignore_ascii_case("resourcegroups") && out.resource_group.is_none() {
+        } else if ns.is_none()
+            && s.eq_ignore_ascii_case("resourcegroups")
+            && out.resource_group.is_none()
+        {
             out.resource_group = segs.next();
         } else if ns.is_some() {
             pairs.push((s, segs.next()));
@@ -199,7 +208,9 @@ pub fn parse_resource_id(id: &str) -> ResourceParts<'_> {
         None => {
             if let Some(rg) = out.resource_group {
                 out.provider = Some("microsoft.resources");
-                out.rtype = Some(Cow::Borrowed("microsoft.resources/subscriptions/resourcegroups"));
+                out.rtype = Some(Cow::Borrowed(
+                    "microsoft.resources/subscriptions/resourcegroups",
+                ));
                 out.name = Some(rg);
             } else if let Some(sub) = out.subscription {
                 out.provider = Some("microsoft.resources");
@@ -281,29 +292,46 @@ mod tests {
         assert_eq!(p.subscription, Some("1111"));
         assert_eq!(p.resource_group, Some("RG-A"));
         assert_eq!(p.provider, Some("MICROSOFT.COMPUTE"));
-        assert_eq!(p.rtype.as_deref(), Some("MICROSOFT.COMPUTE/VIRTUALMACHINES/EXTENSIONS"));
+        assert_eq!(
+            p.rtype.as_deref(),
+            Some("MICROSOFT.COMPUTE/VIRTUALMACHINES/EXTENSIONS")
+        );
         assert_eq!(p.name, Some("CSE"));
 
-        let p = parse_resource_id("/subscriptions/1111/providers/microsoft.insights/diagnosticSettings/x");
+        let p = parse_resource_id(
+            "/subscriptions/1111/providers/microsoft.insights/diagnosticSettings/x",
+        );
         assert_eq!(p.resource_group, None);
-        assert_eq!(p.rtype.as_deref(), Some("microsoft.insights/diagnosticSettings"));
+        assert_eq!(
+            p.rtype.as_deref(),
+            Some("microsoft.insights/diagnosticSettings")
+        );
         assert!(matches!(p.rtype, Some(Cow::Borrowed(_))));
         assert_eq!(p.name, Some("x"));
 
         let p = parse_resource_id("/subscriptions/1111/resourceGroups/rg");
-        assert_eq!(p.rtype.as_deref(), Some("microsoft.resources/subscriptions/resourcegroups"));
+        assert_eq!(
+            p.rtype.as_deref(),
+            Some("microsoft.resources/subscriptions/resourcegroups")
+        );
         assert_eq!(p.name, Some("rg"));
 
         let p = parse_resource_id(
             "/subscriptions/1/resourceGroups/rg/providers/Microsoft.Compute/virtualMachines/vm/providers/Microsoft.Insights/diagnosticSettings/d",
         );
         assert_eq!(p.provider, Some("Microsoft.Insights"));
-        assert_eq!(p.rtype.as_deref(), Some("Microsoft.Insights/diagnosticSettings"));
+        assert_eq!(
+            p.rtype.as_deref(),
+            Some("Microsoft.Insights/diagnosticSettings")
+        );
         assert_eq!(p.name, Some("d"));
 
         let p = parse_resource_id("/providers/Microsoft.Management/managementGroups/mg1");
         assert_eq!(p.subscription, None);
-        assert_eq!(p.rtype.as_deref(), Some("Microsoft.Management/managementGroups"));
+        assert_eq!(
+            p.rtype.as_deref(),
+            Some("Microsoft.Management/managementGroups")
+        );
         assert_eq!(p.name, Some("mg1"));
 
         assert_eq!(parse_resource_id("/"), ResourceParts::default());

@@ -1,9 +1,9 @@
 //! `convert`: the canonical frame as Parquet or Arrow IPC, written chunk by
 //! chunk as the ingest produces them, so memory stays bounded.
 //!
-//! Parquet pages are LZ4-compressed (zstd is ~4x slower to write on 1 GiB
-//! and only ~1.6x smaller). The output is written to `<out>.partial` and
-//! renamed when complete, so
+//! Pages are LZ4-compressed by default (`--compression`: zstd writes a
+//! smaller file, more slowly; see BENCHMARKS.md). The output is written to
+//! `<out>.partial` and renamed when complete, so
 //! a failed run never leaves a file that looks finished. The Parquet file
 //! carries the input list in its key-value metadata (`armhunt.sources`:
 //! a JSON array whose index is the `source_file` column).
@@ -17,6 +17,15 @@ use polars::prelude::*;
 use crate::error::{Error, Result};
 use crate::frame;
 use crate::ingest::FrameSink;
+
+/// Page / buffer compression of the output.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Compression {
+    Lz4,
+    Zstd,
+    Snappy,
+    None,
+}
 
 /// The output formats `convert` writes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -77,7 +86,12 @@ impl Inner {
 
 impl FrameWriter {
     /// `sources` are the input names, indexed by `source_file`.
-    pub fn create(path: &Path, format: Format, sources: &[String]) -> Result<Self> {
+    pub fn create(
+        path: &Path,
+        format: Format,
+        compression: Compression,
+        sources: &[String],
+    ) -> Result<Self> {
         let partial = partial_path(path);
         let f = File::create(&partial).map_err(|e| Error::io(&partial, e))?;
         let w = BufWriter::with_capacity(1 << 20, f);
@@ -94,7 +108,12 @@ impl FrameWriter {
                 ]);
                 Inner::Parquet(Box::new(
                     ParquetWriter::new(w)
-                        .with_compression(ParquetCompression::Lz4Raw)
+                        .with_compression(match compression {
+                            Compression::Lz4 => ParquetCompression::Lz4Raw,
+                            Compression::Zstd => ParquetCompression::Zstd(None),
+                            Compression::Snappy => ParquetCompression::Snappy,
+                            Compression::None => ParquetCompression::Uncompressed,
+                        })
                         .with_key_value_metadata(Some(kv))
                         .batched(&schema)
                         .map_err(pe)?,
@@ -106,7 +125,11 @@ impl FrameWriter {
                     polars_arrow::io::ipc::write::default_ipc_fields(arrow_schema.iter_values());
                 Inner::Arrow(Box::new(
                     IpcWriter::new(w)
-                        .with_compression(Some(IpcCompression::LZ4))
+                        .with_compression(match compression {
+                            Compression::Lz4 | Compression::Snappy => Some(IpcCompression::LZ4),
+                            Compression::Zstd => Some(IpcCompression::ZSTD(Default::default())),
+                            Compression::None => None,
+                        })
                         .batched(&schema, fields)
                         .map_err(pe)?,
                 ))
@@ -115,9 +138,8 @@ impl FrameWriter {
         let (tx, rx) = std::sync::mpsc::sync_channel::<DataFrame>(1);
         let tpath = path.to_path_buf();
         let thread = std::thread::spawn(move || -> Result<()> {
-            for mut df in rx {
-                // One row group per chunk: make the chunk whole first.
-                df.rechunk_mut();
+            for df in rx {
+                // One row group per chunk (a unit: ~2,048 records or 8 MiB).
                 inner.write(&df).map_err(|e| Error::output(&tpath, e))?;
             }
             inner.finish().map_err(|e| Error::output(&tpath, e))
@@ -160,7 +182,11 @@ impl FrameWriter {
 impl FrameSink for FrameWriter {
     fn frame(&mut self, df: DataFrame) -> Result<()> {
         self.rows += df.height() as u64;
-        let sent = self.tx.as_ref().map(|tx| tx.send(df).is_ok()).unwrap_or(false);
+        let sent = self
+            .tx
+            .as_ref()
+            .map(|tx| tx.send(df).is_ok())
+            .unwrap_or(false);
         if sent {
             return Ok(());
         }

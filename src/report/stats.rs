@@ -104,8 +104,14 @@ impl StatsSink {
             .map(|((key, _), (map, nulls))| {
                 let mut v: Vec<Count> = map
                     .iter()
-                    .map(|(k, c)| Count { value: Some(k.clone()), count: *c })
-                    .chain((nulls > 0).then_some(Count { value: None, count: nulls }))
+                    .map(|(k, c)| Count {
+                        value: Some(k.clone()),
+                        count: *c,
+                    })
+                    .chain((nulls > 0).then_some(Count {
+                        value: None,
+                        count: nulls,
+                    }))
                     .collect();
                 v.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.value.cmp(&b.value)));
                 v.truncate(n);
