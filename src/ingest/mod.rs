@@ -22,7 +22,7 @@ use xxhash_rust::xxh3::xxh3_128;
 use crate::error::{Error, Result};
 use crate::frame::{self, Dialect, Framing};
 use crate::input::split::{self, Problem, Split};
-use crate::input::tabular::{self, TabRow, Table};
+use crate::input::tabular::{self, Table};
 use crate::input::{self, Kind, Loaded, SourceDesc};
 use crate::normalize::MapOptions;
 use crate::progress::Progress;
@@ -156,7 +156,7 @@ enum Body {
         table_columns: Vec<Vec<String>>,
     },
     Tab {
-        rows: Vec<TabRow>,
+        table: Table,
     },
     None,
 }
@@ -301,35 +301,31 @@ fn prepare(desc: &SourceDesc, opts: &IngestOptions) -> Prepared {
         Kind::Csv | Kind::Parquet => {
             let is_csv = input::sniff(&loaded.content) == Kind::Csv;
             let table = if is_csv {
-                tabular::read_csv(&loaded.content)
+                tabular::open_csv(&loaded.content)
             } else {
-                tabular::read_parquet(&loaded.content)
+                tabular::open_parquet(&loaded.content)
             };
-            match table {
-                Table::Skip(why) => skip(report, None, why),
-                Table::Rows { rows, problems } => {
-                    if let Some(why) = rows
-                        .first()
-                        .and_then(|r| record::not_activity_json(&r.json))
-                    {
-                        return skip(report, None, format!("not an Activity Log: {why}"));
-                    }
-                    let early_rejects = problems
-                        .iter()
-                        .map(|(n, p)| reject_at(&display, &loaded.content, p, Some(*n)))
-                        .collect();
-                    Prepared {
-                        loaded: Some(loaded),
-                        body: Body::Tab { rows },
-                        framing: if is_csv {
-                            Framing::Csv
-                        } else {
-                            Framing::Parquet
-                        },
-                        report,
-                        early_rejects,
-                    }
-                }
+            let table = match table {
+                Ok(t) => t,
+                Err(why) => return skip(report, None, why),
+            };
+            let mut first_verdict = None;
+            table.rows_json(&loaded.content, 0..table.len().min(1), |_, r| {
+                first_verdict = r.ok().map(record::not_activity_json);
+            });
+            if let Some(Some(why)) = first_verdict {
+                return skip(report, None, format!("not an Activity Log: {why}"));
+            }
+            Prepared {
+                loaded: Some(loaded),
+                body: Body::Tab { table },
+                framing: if is_csv {
+                    Framing::Csv
+                } else {
+                    Framing::Parquet
+                },
+                report,
+                early_rejects: Vec::new(),
             }
         }
     }
@@ -354,7 +350,7 @@ const UNIT_BYTES: u64 = 8 << 20;
 fn record_sizes(p: &Prepared) -> Vec<u64> {
     match &p.body {
         Body::Json { split, .. } => split.records.iter().map(|s| s.len as u64).collect(),
-        Body::Tab { rows } => rows.iter().map(|r| r.json.len() as u64).collect(),
+        Body::Tab { table } => (0..table.len()).map(|i| table.row_weight(i)).collect(),
         Body::None => Vec::new(),
     }
 }
@@ -416,10 +412,17 @@ fn run_unit(prepared: &[Prepared], base: usize, unit: &Unit, opts: &IngestOption
                     w.json_record(content, span.offset, span.len, row_no, cols, p.framing, 0);
                 }
             }
-            Body::Tab { rows } => {
-                for r in &rows[part.range.clone()] {
-                    w.tab_record(r, p.framing);
-                }
+            Body::Tab { table } => {
+                let content = p.content();
+                table.rows_json(content, part.range.clone(), |i, json| {
+                    let (offset, len) = table.span(i);
+                    match json {
+                        Ok(j) => w.tab_record(j, offset, len, i as u32, p.framing),
+                        Err(why) => {
+                            w.tab_reject(&content[offset..offset + len], offset, i as u32, why)
+                        }
+                    }
+                });
             }
             Body::None => {}
         }

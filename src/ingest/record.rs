@@ -10,7 +10,6 @@ use xxhash_rust::xxh3::xxh3_128;
 use super::{Reject, excerpt};
 use crate::frame::{Col, Dialect, FrameBuilder, Framing, SourceRef};
 use crate::input::split::{self, Split};
-use crate::input::tabular::TabRow;
 use crate::normalize::tape::{TVal, write_json_str};
 use crate::normalize::{self, MapOptions, Scratch, SubParser, envelope_key, map_record};
 
@@ -320,22 +319,35 @@ impl Worker {
         Ok(())
     }
 
-    /// One CSV / Parquet row.
-    pub fn tab_record(&mut self, r: &TabRow, framing: Framing) {
+    /// One CSV / Parquet row, as JSON; `offset`/`len` locate it in the input
+    /// (0, 0 for Parquet), `row` is its number.
+    pub fn tab_record(
+        &mut self,
+        json: &str,
+        offset: usize,
+        len: usize,
+        row: u32,
+        framing: Framing,
+    ) {
         let src = SourceRef {
             file: self.file,
-            offset: r.offset,
-            len: r.len,
-            row: r.row,
+            offset: offset as u64,
+            len: len as u32,
+            row,
         };
         self.map_json(
-            r.json.as_bytes(),
-            r.json.as_bytes(),
+            json.as_bytes(),
+            json.as_bytes(),
             src,
             framing,
-            r.offset as usize,
-            Some(r.row),
+            offset,
+            Some(row),
         );
+    }
+
+    /// A CSV row that could not be read.
+    pub fn tab_reject(&mut self, raw: &[u8], offset: usize, row: u32, reason: String) {
+        self.reject(raw, offset, Some(row), reason);
     }
 }
 
