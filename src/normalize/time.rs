@@ -280,6 +280,29 @@ fn parse_clock(c: &mut Cur<'_>) -> Result<(u32, u32, u32, u32), TimeError> {
     Ok((h as u32, mi as u32, s as u32, micros))
 }
 
+/// Reads the optional zone that ends a timestamp and converts the parts.
+fn finish(
+    c: &mut Cur<'_>,
+    (y, mo, d): (u64, u64, u64),
+    (h, mi, s, micros): (u32, u32, u32, u32),
+) -> Result<i64, TimeError> {
+    let offset_s = parse_zone(c)?;
+    if !c.done() {
+        return err("unexpected text after the time");
+    }
+    Parts {
+        y: y as i64,
+        mo: mo as u32,
+        d: d as u32,
+        h,
+        mi,
+        s,
+        micros,
+        offset_s,
+    }
+    .to_micros()
+}
+
 fn parse_iso(b: &[u8]) -> Result<i64, TimeError> {
     let mut c = Cur { b, i: 0 };
     let bad = || TimeError("bad ISO 8601 date".into());
@@ -299,21 +322,7 @@ fn parse_iso(b: &[u8]) -> Result<i64, TimeError> {
         return err("date without a time of day");
     }
     let (h, mi, s, micros) = parse_clock(&mut c)?;
-    let offset_s = parse_zone(&mut c)?;
-    if !c.done() {
-        return err("unexpected text after the time");
-    }
-    Parts {
-        y: y as i64,
-        mo: mo as u32,
-        d: d as u32,
-        h,
-        mi,
-        s,
-        micros,
-        offset_s,
-    }
-    .to_micros()
+    finish(&mut c, (y, mo, d), (h, mi, s, micros))
 }
 
 fn parse_numeric_date(b: &[u8], day_first: bool) -> Result<i64, TimeError> {
@@ -378,21 +387,7 @@ fn parse_numeric_date(b: &[u8], day_first: bool) -> Result<i64, TimeError> {
             (false, h) => h,
         };
     }
-    let offset_s = parse_zone(&mut c)?;
-    if !c.done() {
-        return err("unexpected text after the time");
-    }
-    Parts {
-        y: y as i64,
-        mo: mo as u32,
-        d: d as u32,
-        h,
-        mi,
-        s,
-        micros,
-        offset_s,
-    }
-    .to_micros()
+    finish(&mut c, (y, mo, d), (h, mi, s, micros))
 }
 
 /// Formats microseconds since the epoch as RFC 3339 UTC with microseconds,
