@@ -7,6 +7,12 @@ Two uses:
       writes the bundled samples: the same handful of events in each
       dialect armhunt reads (one file per dialect, plus .gz and .zip).
 
+  gen.py scenarios DIR
+      writes the detection scenarios (tests/data/scenarios): each rule's
+      attack by its own actor, a benign look-alike for each, and benign
+      background activity, plus expected.json saying which actor must get
+      which finding and which must not.
+
   gen.py bulk --dialect storage --size 1GiB --out DIR [--seed N] [--files N]
       writes realistic synthetic data of about the requested size, for
       benchmarks and large tests. Dialects: storage (a PT1H.json tree of
@@ -671,11 +677,337 @@ def bulk(args):
     print("wrote %d bytes of %s to %s" % (written, d, args.out), file=sys.stderr)
 
 
+# ---------------------------------------------------------------------------
+# Detection scenarios: every rule's attack, a benign look-alike for each, and
+# benign background activity, as a storage-account tree plus the expected
+# outcome. tests/data/scenarios is this, committed.
+
+SCN_SUB = "9a8b7c6d-5e4f-4a3b-8c2d-1e0f9a8b7c6d"
+RG = "/subscriptions/%s/resourceGroups/%%s/providers/%%s" % SCN_SUB
+
+
+def rid(rg, path):
+    return RG % (rg, path)
+
+
+def scenario_events():
+    g = Gen(7)
+    base = dt.datetime(2024, 6, 3, 0, 0, 0, tzinfo=dt.timezone.utc)
+    out = []
+    expected = {"attacks": {}, "lookalikes": {}, "benign": []}
+    slot = [0]
+
+    def actor(name, app=APP_PWSH):
+        return make_principal(g, upn="%s@contoso.com" % name, app=app, name=name)
+
+    def at(minutes, seconds=0):
+        return (base + dt.timedelta(minutes=slot[0] * 40 + minutes, seconds=seconds), 0)
+
+    def emit(p, t, op, res, status="Succeeded", req=None, resp=None, started=False, sub_status="OK"):
+        opdef = (op, op.split("/")[-2] + " " + op.split("/")[-1], "POST", "/".join(op.split("/")[:2]))
+        corr = g.guid()
+        if started:
+            e0 = make_event(g, t, SCN_SUB, p, "203.0.113.%d" % (slot[0] % 250 + 1), opdef, "rg", "x",
+                            status="Started", sub_status="", corr=corr, request_body=req)
+            e0["rid"] = res
+            out.append(e0)
+            t = (t[0] + dt.timedelta(seconds=2), t[1])
+            req = None
+        e = make_event(g, t, SCN_SUB, p, "203.0.113.%d" % (slot[0] % 250 + 1), opdef, "rg", "x",
+                       status=status, sub_status=sub_status, corr=corr, request_body=req, response_body=resp)
+        e["rid"] = res
+        out.append(e)
+
+    def attack(rule, name):
+        slot[0] += 1
+        p = actor(name)
+        expected["attacks"].setdefault(p["upn"], []).append(rule)
+        return p
+
+    def lookalike(rule, name):
+        slot[0] += 1
+        p = actor(name)
+        expected["lookalikes"].setdefault(p["upn"], []).append(rule)
+        return p
+
+    LK = "Microsoft.Storage/storageAccounts/listKeys/action"
+    # AH-CRED-001
+    p = attack("AH-CRED-001", "keysweep")
+    for n in range(6):
+        emit(p, at(1, n * 15), LK, rid("rg-data", "Microsoft.Storage/storageAccounts/stdata%02d" % n))
+    p = lookalike("AH-CRED-001", "backupsvc")
+    for n in range(4):
+        emit(p, at(1, n * 15), LK, rid("rg-data", "Microsoft.Storage/storageAccounts/stdata%02d" % n))
+    p = lookalike("AH-CRED-001", "cloudshelluser")
+    for n in range(5):
+        emit(p, at(1, n * 15), LK, rid("cloud-shell-storage-westeurope", "Microsoft.Storage/storageAccounts/cs%02d" % n))
+    # AH-CRED-002
+    p = attack("AH-CRED-002", "harvester")
+    emit(p, at(1), LK, rid("rg-app", "Microsoft.Storage/storageAccounts/stapp"))
+    emit(p, at(3), "Microsoft.Web/sites/publishxml/action", rid("rg-app", "Microsoft.Web/sites/webapp1"))
+    emit(p, at(5), "Microsoft.ContainerRegistry/registries/listCredentials/action", rid("rg-app", "Microsoft.ContainerRegistry/registries/acr1"))
+    p = lookalike("AH-CRED-002", "webdev")
+    emit(p, at(1), "Microsoft.Web/sites/publishxml/action", rid("rg-app", "Microsoft.Web/sites/webapp1"))
+    emit(p, at(2), "Microsoft.Web/sites/config/list/action", rid("rg-app", "Microsoft.Web/sites/webapp1/config/appsettings"))
+    emit(p, at(3), "Microsoft.Web/sites/host/listkeys/action", rid("rg-app", "Microsoft.Web/sites/webapp1/host/default"))
+    # AH-CRED-003
+    AP = "Microsoft.KeyVault/vaults/accessPolicies/write"
+    p = attack("AH-CRED-003", "kvflipper")
+    emit(p, at(1), AP, rid("rg-sec", "Microsoft.KeyVault/vaults/kv-prod/accessPolicies/add"))
+    emit(p, at(4), AP, rid("rg-sec", "Microsoft.KeyVault/vaults/kv-prod/accessPolicies/remove"))
+    p = lookalike("AH-CRED-003", "kvadmin")
+    emit(p, at(1), AP, rid("rg-sec", "Microsoft.KeyVault/vaults/kv-prod/accessPolicies/add"))
+    # AH-CRED-004
+    EXT = "Microsoft.Compute/virtualMachines/extensions/write"
+    p = attack("AH-CRED-004", "pwreset")
+    emit(p, at(1), EXT, rid("rg-web", "Microsoft.Compute/virtualMachines/vm-web-01/extensions/enablevmaccess"),
+         req={"properties": {"publisher": "Microsoft.Compute", "type": "VMAccessAgent", "settings": {"UserName": "support2"}}}, started=True)
+    p = lookalike("AH-CRED-004", "bginfo")
+    emit(p, at(1), EXT, rid("rg-web", "Microsoft.Compute/virtualMachines/vm-web-01/extensions/bginfo"),
+         req={"properties": {"publisher": "Microsoft.Compute", "type": "BGInfo"}}, started=True)
+    # AH-EXEC-001 / 002
+    RC = "Microsoft.Compute/virtualMachines/runCommand/action"
+    p = attack("AH-EXEC-001", "bulkcmd")
+    for n in range(4):
+        emit(p, at(1 + n), RC, rid("rg-web", "Microsoft.Compute/virtualMachines/vm-fleet-%02d" % n), started=True, status="Accepted", sub_status="Accepted")
+    p = lookalike("AH-EXEC-001", "patcher")
+    for n in range(2):
+        emit(p, at(1 + n), RC, rid("rg-web", "Microsoft.Compute/virtualMachines/vm-fleet-%02d" % n), started=True)
+    p = attack("AH-EXEC-002", "runtwice")
+    emit(p, at(1), RC, rid("rg-web", "Microsoft.Compute/virtualMachines/vm-app-01"))
+    emit(p, at(3), RC, rid("rg-web", "Microsoft.Compute/virtualMachines/vm-app-01"))
+    p = lookalike("AH-EXEC-002", "dailyjob")
+    emit(p, at(1), RC, rid("rg-web", "Microsoft.Compute/virtualMachines/vm-app-01"))
+    emit(p, at(38), RC, rid("rg-web", "Microsoft.Compute/virtualMachines/vm-app-01"))
+    # AH-EXEC-003
+    arc = rid("rg-onprem", "Microsoft.HybridCompute/machines/srv-dc01/runCommands/QwErTyUiOpAsDfG")
+    p = attack("AH-EXEC-003", "arcrunner")
+    emit(p, at(1), "Microsoft.HybridCompute/machines/runCommands/write", arc)
+    emit(p, at(6), "Microsoft.HybridCompute/machines/runCommands/delete", arc)
+    p = lookalike("AH-EXEC-003", "arcops")
+    emit(p, at(1), "Microsoft.HybridCompute/machines/runCommands/write", rid("rg-onprem", "Microsoft.HybridCompute/machines/srv-dc01/runCommands/inventory"))
+    # AH-EXEC-004
+    reg = rid("rg-app", "Microsoft.ContainerRegistry/registries/acr1")
+    p = attack("AH-EXEC-004", "acrtoken")
+    emit(p, at(1), "Microsoft.ContainerRegistry/registries/tasks/write", reg + "/tasks/ZxCvBnMaSdFgHjK")
+    emit(p, at(2), "Microsoft.ContainerRegistry/registries/scheduleRun/action", reg)
+    emit(p, at(4), "Microsoft.ContainerRegistry/registries/tasks/delete", reg + "/tasks/ZxCvBnMaSdFgHjK")
+    p = lookalike("AH-EXEC-004", "acrbuild")
+    emit(p, at(1), "Microsoft.ContainerRegistry/registries/tasks/write", reg + "/tasks/nightly-build")
+    # AH-EXEC-005
+    ds = rid("rg-app", "Microsoft.Resources/deploymentScripts/PlOkIjUhYgTfRdE")
+    p = attack("AH-EXEC-005", "dsrunner")
+    emit(p, at(1), "Microsoft.ManagedIdentity/userAssignedIdentities/assign/action", rid("rg-app", "Microsoft.ManagedIdentity/userAssignedIdentities/deploy-admin"))
+    emit(p, at(1, 10), "Microsoft.Resources/deploymentScripts/write", ds)
+    emit(p, at(7), "Microsoft.Resources/deploymentScripts/delete", ds)
+    p = lookalike("AH-EXEC-005", "bicepdeploy")
+    emit(p, at(1), "Microsoft.Resources/deploymentScripts/write", rid("rg-app", "Microsoft.Resources/deploymentScripts/configure-dns"))
+    # AH-EXEC-006
+    aks = rid("rg-k8s", "Microsoft.ContainerService/managedClusters/aks-prod")
+    node = "/subscriptions/%s/resourceGroups/MC_rg-k8s_aks-prod_westeurope/providers/Microsoft.Compute/virtualMachineScaleSets/aks-nodepool1-123/virtualMachines/0" % SCN_SUB
+    p = attack("AH-EXEC-006", "aksthief")
+    emit(p, at(1), "Microsoft.ContainerService/managedClusters/listClusterAdminCredential/action", aks)
+    emit(p, at(5), "Microsoft.Compute/virtualMachineScaleSets/virtualMachines/runCommand/action", node)
+    p = lookalike("AH-EXEC-006", "aksadmin")
+    emit(p, at(1), "Microsoft.ContainerService/managedClusters/listClusterAdminCredential/action", aks)
+    # AH-EXEC-007
+    p = attack("AH-EXEC-007", "csedropper")
+    emit(p, at(1), EXT, rid("rg-web", "Microsoft.Compute/virtualMachines/vm-web-02/extensions/cse"),
+         req={"properties": {"publisher": "Microsoft.Compute", "type": "CustomScriptExtension",
+                             "settings": {"commandToExecute": "powershell -nop -w hidden -enc SQBFAFgAIAAoAE4AZQB3AC0ATwBiAGoAZQBjAHQA"}}}, started=True)
+    p = lookalike("AH-EXEC-007", "cseadmin")
+    emit(p, at(1), EXT, rid("rg-web", "Microsoft.Compute/virtualMachines/vm-web-02/extensions/cse"),
+         req={"properties": {"publisher": "Microsoft.Compute", "type": "CustomScriptExtension",
+                             "settings": {"fileUris": ["https://corpscripts.blob.core.windows.net/s/setup.ps1"], "commandToExecute": "powershell -File setup.ps1"}}}, started=True)
+    # AH-PERS-001 / 002
+    aa = rid("rg-auto", "Microsoft.Automation/automationAccounts/aa-prod")
+    p = attack("AH-PERS-001", "runbookrunner")
+    emit(p, at(1), "Microsoft.Automation/automationAccounts/runbooks/write", aa + "/runbooks/MnBvCxZlKjHgFdS")
+    emit(p, at(2), "Microsoft.Automation/automationAccounts/runbooks/draft/content/write", aa + "/runbooks/MnBvCxZlKjHgFdS/draft/content")
+    emit(p, at(3), "Microsoft.Automation/automationAccounts/runbooks/publish/action", aa + "/runbooks/MnBvCxZlKjHgFdS")
+    emit(p, at(4), "Microsoft.Automation/automationAccounts/jobs/write", aa + "/jobs/" + g.guid())
+    emit(p, at(8), "Microsoft.Automation/automationAccounts/runbooks/delete", aa + "/runbooks/MnBvCxZlKjHgFdS")
+    p = lookalike("AH-PERS-001", "automationdev")
+    emit(p, at(1), "Microsoft.Automation/automationAccounts/runbooks/write", aa + "/runbooks/Rotate-Certificates")
+    emit(p, at(3), "Microsoft.Automation/automationAccounts/runbooks/publish/action", aa + "/runbooks/Rotate-Certificates")
+    emit(p, at(4), "Microsoft.Automation/automationAccounts/jobs/write", aa + "/jobs/" + g.guid())
+    p = attack("AH-PERS-002", "webhookpersist")
+    emit(p, at(1), "Microsoft.Automation/automationAccounts/runbooks/write", aa + "/runbooks/AzureAutomationTutorialPowerShell")
+    emit(p, at(2), "Microsoft.Automation/automationAccounts/runbooks/publish/action", aa + "/runbooks/AzureAutomationTutorialPowerShell")
+    emit(p, at(3), "Microsoft.Automation/automationAccounts/webhooks/write", aa + "/webhooks/AzureAutomationTutorialPowerShell")
+    p = lookalike("AH-PERS-002", "integrator")
+    emit(p, at(3), "Microsoft.Automation/automationAccounts/webhooks/write", aa + "/webhooks/servicenow-trigger")
+    # AH-PERS-003
+    vm = rid("rg-web", "Microsoft.Compute/virtualMachines/vm-web-03")
+    p = attack("AH-PERS-003", "mibackdoor")
+    emit(p, at(1), "Microsoft.Compute/virtualMachines/write", vm, req={"identity": {"type": "SystemAssigned"}}, started=True)
+    emit(p, at(3), "Microsoft.Authorization/roleAssignments/write", "/subscriptions/%s/providers/Microsoft.Authorization/roleAssignments/%s" % (SCN_SUB, g.guid()))
+    emit(p, at(5), "Microsoft.Network/networkSecurityGroups/securityRules/write", rid("rg-web", "Microsoft.Network/networkSecurityGroups/nsg-web/securityRules/allow-80"),
+         resp={"properties": {"access": "Allow", "direction": "Inbound", "sourceAddressPrefix": "Internet", "destinationPortRange": "80"}})
+    emit(p, at(7), RC, vm)
+    p = lookalike("AH-PERS-003", "vmowner")
+    emit(p, at(1), "Microsoft.Compute/virtualMachines/write", vm, req={"tags": {"owner": "team-a"}}, started=True)
+    emit(p, at(7), RC, vm)
+    # AH-PERS-004
+    vm4 = rid("rg-web", "Microsoft.Compute/virtualMachines/vm-web-04")
+    p = attack("AH-PERS-004", "userdatac2")
+    for n in range(4):
+        emit(p, at(1 + 2 * n), "Microsoft.Compute/virtualMachines/write", vm4, req={"properties": {"userData": "Y21kIC9jIHdob2FtaQ=="}}, started=True)
+    p = lookalike("AH-PERS-004", "vmresizer")
+    for n in range(2):
+        emit(p, at(1 + 5 * n), "Microsoft.Compute/virtualMachines/write", vm4, req={"properties": {"hardwareProfile": {"vmSize": "Standard_D4s_v5"}}}, started=True)
+    # AH-PRIV-001..004
+    RA = "Microsoft.Authorization/roleAssignments/write"
+    OWNER = "8e3af657-a8ff-443c-a75c-2fe8c4bcb635"
+    READER = "acdd72a7-3385-48ef-bd42-f606fba81ae7"
+
+    def ra_body(role, ptype, scope):
+        return {"properties": {"roleDefinitionId": "/subscriptions/%s/providers/Microsoft.Authorization/roleDefinitions/%s" % (SCN_SUB, role),
+                               "principalId": g.guid(), "principalType": ptype, "scope": scope}}
+    p = attack("AH-PRIV-001", "elevator")
+    emit(p, at(1), "Microsoft.Authorization/elevateAccess/action", "/providers/Microsoft.Authorization/elevateAccess")
+    emit(p, at(4), RA, "/subscriptions/%s/providers/Microsoft.Authorization/roleAssignments/%s" % (SCN_SUB, g.guid()),
+         req=ra_body(OWNER, "User", "/subscriptions/%s" % SCN_SUB), started=True, sub_status="Created")
+    expected["attacks"][p["upn"]].append("AH-PRIV-002")
+    p = attack("AH-PRIV-002", "spowner")
+    emit(p, at(1), RA, "/subscriptions/%s/providers/Microsoft.Authorization/roleAssignments/%s" % (SCN_SUB, g.guid()),
+         req=ra_body(OWNER, "ServicePrincipal", "/subscriptions/%s" % SCN_SUB), started=True, sub_status="Created")
+    p = lookalike("AH-PRIV-002", "readergranter")
+    emit(p, at(1), RA, "/subscriptions/%s/providers/Microsoft.Authorization/roleAssignments/%s" % (SCN_SUB, g.guid()),
+         req=ra_body(READER, "User", "/subscriptions/%s" % SCN_SUB), started=True, sub_status="Created")
+    RD = "Microsoft.Authorization/roleDefinitions/write"
+    p = attack("AH-PRIV-003", "rolemaker")
+    emit(p, at(1), RD, "/subscriptions/%s/providers/Microsoft.Authorization/roleDefinitions/%s" % (SCN_SUB, g.guid()),
+         req={"properties": {"roleName": "Helpdesk Operator", "permissions": [{"actions": ["*"], "notActions": []}], "assignableScopes": ["/subscriptions/%s" % SCN_SUB]}}, started=True)
+    p = lookalike("AH-PRIV-003", "rolereader")
+    emit(p, at(1), RD, "/subscriptions/%s/providers/Microsoft.Authorization/roleDefinitions/%s" % (SCN_SUB, g.guid()),
+         req={"properties": {"roleName": "Read Only Plus", "permissions": [{"actions": ["*/read"]}], "assignableScopes": ["/subscriptions/%s" % SCN_SUB]}}, started=True)
+    p = attack("AH-PRIV-004", "coadmin")
+    emit(p, at(1), "Microsoft.Authorization/classicAdministrators/write", "/subscriptions/%s/providers/Microsoft.Authorization/classicAdministrators/%s" % (SCN_SUB, g.guid()))
+    p = lookalike("AH-PRIV-004", "coadminfail")
+    emit(p, at(1), "Microsoft.Authorization/classicAdministrators/write", "/subscriptions/%s/providers/Microsoft.Authorization/classicAdministrators/%s" % (SCN_SUB, g.guid()), status="Failed", sub_status="Forbidden")
+    # AH-EVAS-001..003
+    am = rid("rg-web", "Microsoft.Compute/virtualMachines/vm-web-05/extensions/IaaSAntimalware")
+    p = attack("AH-EVAS-001", "avkiller")
+    emit(p, at(1), EXT, am, req={"properties": {"publisher": "Microsoft.Azure.Security", "type": "IaaSAntimalware", "settings": {"AntimalwareEnabled": False}}}, started=True)
+    p = lookalike("AH-EVAS-001", "avtuner")
+    emit(p, at(1), EXT, am, req={"properties": {"publisher": "Microsoft.Azure.Security", "type": "IaaSAntimalware",
+                                                "settings": {"AntimalwareEnabled": True, "RealtimeProtectionEnabled": "true", "Exclusions": {"Paths": "D:\\SQLData"}}}}, started=True)
+    pr = "/subscriptions/%s/providers/Microsoft.Security/pricings/VirtualMachines" % SCN_SUB
+    p = attack("AH-EVAS-002", "defenderoff")
+    emit(p, at(1), "Microsoft.Security/pricings/write", pr, req={"properties": {"pricingTier": "Free"}}, started=True)
+    p = lookalike("AH-EVAS-002", "defenderon")
+    emit(p, at(1), "Microsoft.Security/pricings/write", pr, req={"properties": {"pricingTier": "Standard"}}, started=True)
+    diag = "/subscriptions/%s/providers/microsoft.insights/diagnosticSettings/to-sentinel" % SCN_SUB
+    p = attack("AH-EVAS-003", "logkiller")
+    emit(p, at(1), "Microsoft.Insights/diagnosticSettings/delete", diag, started=True)
+    p = lookalike("AH-EVAS-003", "logadmin")
+    emit(p, at(1), "Microsoft.Insights/diagnosticSettings/write", diag, req={"properties": {"logs": []}}, started=True)
+    # AH-INIT-001..003
+    nsg = rid("rg-web", "Microsoft.Network/networkSecurityGroups/nsg-web/securityRules/%s")
+    p = attack("AH-INIT-001", "rdpopener")
+    emit(p, at(1), "Microsoft.Network/networkSecurityGroups/securityRules/write", nsg % "allow-rdp", started=True,
+         resp={"properties": {"access": "Allow", "direction": "Inbound", "sourceAddressPrefix": "*", "destinationPortRange": "3389", "priority": 100}})
+    p = lookalike("AH-INIT-001", "webopener")
+    emit(p, at(1), "Microsoft.Network/networkSecurityGroups/securityRules/write", nsg % "allow-https", started=True,
+         resp={"properties": {"access": "Allow", "direction": "Inbound", "sourceAddressPrefix": "Internet", "destinationPortRange": "443", "priority": 110}})
+    fw = rid("rg-db", "Microsoft.Sql/servers/sql-prod/firewallRules/%s")
+    p = attack("AH-INIT-002", "sqlopener")
+    emit(p, at(1), "Microsoft.Sql/servers/firewallRules/write", fw % "all", req={"properties": {"startIpAddress": "0.0.0.0", "endIpAddress": "255.255.255.255"}}, started=True)
+    p = lookalike("AH-INIT-002", "sqlazure")
+    emit(p, at(1), "Microsoft.Sql/servers/firewallRules/write", fw % "AllowAllWindowsAzureIps", req={"properties": {"startIpAddress": "0.0.0.0", "endIpAddress": "0.0.0.0"}}, started=True)
+    st = rid("rg-data", "Microsoft.Storage/storageAccounts/stpublic")
+    p = attack("AH-INIT-003", "publicblob")
+    emit(p, at(1), "Microsoft.Storage/storageAccounts/write", st, req={"properties": {"allowBlobPublicAccess": True}}, started=True)
+    p = lookalike("AH-INIT-003", "privateblob")
+    emit(p, at(1), "Microsoft.Storage/storageAccounts/write", st, req={"properties": {"allowBlobPublicAccess": False, "minimumTlsVersion": "TLS1_2"}}, started=True)
+    # AH-LATM-001..006
+    snap = rid("rg-web", "Microsoft.Compute/snapshots/vm-web-01-os-snap")
+    p = attack("AH-LATM-001", "diskthief")
+    emit(p, at(1), "Microsoft.Compute/snapshots/write", snap, started=True)
+    emit(p, at(4), "Microsoft.Compute/snapshots/beginGetAccess/action", snap)
+    p = lookalike("AH-LATM-001", "snapshotter")
+    emit(p, at(1), "Microsoft.Compute/snapshots/write", snap, started=True)
+    p = attack("AH-LATM-002", "sasminter")
+    emit(p, at(1), "Microsoft.Storage/storageAccounts/listAccountSas/action", rid("rg-data", "Microsoft.Storage/storageAccounts/stdata00"))
+    site = rid("rg-app", "Microsoft.Web/sites/webapp2")
+    p = attack("AH-LATM-003", "publisher")
+    emit(p, at(1), "Microsoft.Web/sites/publishxml/action", site)
+    p = lookalike("AH-LATM-003", "scmhardener")
+    emit(p, at(1), "Microsoft.Web/sites/basicPublishingCredentialsPolicies/write", site + "/basicPublishingCredentialsPolicies/scm", req={"properties": {"allow": False}}, started=True)
+    bh = rid("rg-net", "Microsoft.Network/bastionHosts/bastion1")
+    p = attack("AH-LATM-004", "bastionlink")
+    emit(p, at(1), "Microsoft.Network/bastionHosts/createShareableLinks/action", bh)
+    p = lookalike("AH-LATM-004", "bastiondenied")
+    emit(p, at(1), "Microsoft.Network/bastionHosts/createShareableLinks/action", bh, status="Failed", sub_status="Forbidden")
+    p = attack("AH-LATM-005", "serialuser")
+    emit(p, at(1), "Microsoft.SerialConsole/serialPorts/connect/action", rid("rg-web", "Microsoft.Compute/virtualMachines/vm-web-01/providers/Microsoft.SerialConsole/serialPorts/0"))
+    kv = rid("rg-sec", "Microsoft.KeyVault/vaults/kv-old")
+    deleter = actor("vaultcleaner")
+    emit(deleter, at(1), "Microsoft.KeyVault/vaults/delete", kv)
+    p = attack("AH-LATM-006", "vaultrecoverer")
+    emit(p, at(10), "Microsoft.KeyVault/vaults/write", kv, req={"location": "westeurope", "properties": {"createMode": "recover"}}, started=True)
+    expected["attacks"][deleter["upn"]] = ["AH-IMPA-003"]
+    kv2 = rid("rg-sec", "Microsoft.KeyVault/vaults/kv-mistake")
+    p = lookalike("AH-LATM-006", "vaultrestorer")
+    emit(p, at(1), "Microsoft.KeyVault/vaults/delete", kv2)
+    emit(p, at(5), "Microsoft.KeyVault/vaults/write", kv2, req={"properties": {"createMode": "recover"}}, started=True)
+    # AH-IMPA-001..003
+    p = attack("AH-IMPA-001", "wiper")
+    for n in range(15):
+        emit(p, at(1, n * 10), "Microsoft.Compute/disks/delete", rid("rg-web", "Microsoft.Compute/disks/disk-%02d" % n), started=True)
+    p = lookalike("AH-IMPA-001", "cleanup")
+    for n in range(8):
+        emit(p, at(1, n * 10), "Microsoft.Compute/disks/delete", rid("rg-test", "Microsoft.Compute/disks/tmp-%02d" % n), started=True)
+    gpu = rid("rg-ml", "Microsoft.Compute/virtualMachines/gpu-%s")
+    p = attack("AH-IMPA-002", "miner")
+    emit(p, at(1), "Microsoft.Compute/virtualMachines/write", gpu % "miner01", req={"properties": {"hardwareProfile": {"vmSize": "Standard_NC24ads_A100_v4"}}}, started=True)
+    p = lookalike("AH-IMPA-002", "smallvm")
+    emit(p, at(1), "Microsoft.Compute/virtualMachines/write", gpu % "small01", req={"properties": {"hardwareProfile": {"vmSize": "Standard_B2s"}}}, started=True)
+    p = attack("AH-IMPA-003", "rgdeleter")
+    emit(p, at(1), "Microsoft.Resources/subscriptions/resourceGroups/delete", "/subscriptions/%s/resourceGroups/rg-prod-data" % SCN_SUB, started=True)
+    p = lookalike("AH-IMPA-003", "rgdenied")
+    emit(p, at(1), "Microsoft.Resources/subscriptions/resourceGroups/delete", "/subscriptions/%s/resourceGroups/rg-prod-data" % SCN_SUB, status="Failed", sub_status="Forbidden")
+
+    # Benign background: everyday writes by a few administrators and an automation SP.
+    benign = [actor("alice", APP_PORTAL), actor("bob", APP_CLI), make_principal(g, app=g.guid(), sp=True, name="nightly-automation")]
+    benign_ops = [
+        ("Microsoft.Compute/virtualMachines/start/action", "Microsoft.Compute/virtualMachines/vm-web-%02d"),
+        ("Microsoft.Compute/virtualMachines/deallocate/action", "Microsoft.Compute/virtualMachines/vm-web-%02d"),
+        ("Microsoft.Resources/deployments/write", "Microsoft.Resources/deployments/deploy-%02d"),
+        ("Microsoft.Web/sites/restart/action", "Microsoft.Web/sites/webapp%02d"),
+        ("Microsoft.Network/publicIPAddresses/write", "Microsoft.Network/publicIPAddresses/pip-%02d"),
+    ]
+    for n in range(120):
+        p = benign[n % len(benign)]
+        op, path = benign_ops[n % len(benign_ops)]
+        t = (base + dt.timedelta(minutes=17 * n + 3), 0)
+        emit(p, t, op, rid("rg-ops", path % (n % 7)), started=True)
+    expected["benign"].extend(b["upn"] or b["oid"] for b in benign)
+    out.sort(key=lambda e: (e["t"][0], e["t"][1]))
+    return out, expected
+
+
+def write_scenarios(root):
+    evs, expected = scenario_events()
+    by_hour = {}
+    for e in evs:
+        h = e["t"][0].replace(minute=0, second=0, microsecond=0)
+        by_hour.setdefault(h, []).append(e)
+    for h, es in sorted(by_hour.items()):
+        path = os.path.join(root, "insights-activity-logs/resourceId=/SUBSCRIPTIONS/%s/y=%04d/m=%02d/d=%02d/h=%02d/m=00/PT1H.json"
+                            % (SCN_SUB.upper(), h.year, h.month, h.day, h.hour))
+        write(path, "".join(compact(render_resource_log(e)) + "\n" for e in es).encode())
+    write(os.path.join(root, "expected.json"), (json.dumps(expected, indent=2, sort_keys=True) + "\n").encode())
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sp = ap.add_subparsers(dest="cmd", required=True)
     s = sp.add_parser("samples")
     s.add_argument("dir")
+    c = sp.add_parser("scenarios")
+    c.add_argument("dir")
     b = sp.add_parser("bulk")
     b.add_argument("--dialect", default="storage")
     b.add_argument("--size", default="64MiB")
@@ -685,6 +1017,8 @@ def main():
     a = ap.parse_args()
     if a.cmd == "samples":
         write_samples(a.dir)
+    elif a.cmd == "scenarios":
+        write_scenarios(a.dir)
     else:
         bulk(a)
 

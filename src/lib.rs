@@ -6,6 +6,7 @@
 //! the ledger, and [`report`] writes what a command produces.
 
 pub mod cli;
+pub mod detect;
 pub mod error;
 pub mod frame;
 pub mod ingest;

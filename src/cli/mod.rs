@@ -14,7 +14,7 @@ use crate::progress::{Bar, Progress, Silent};
 use crate::report::convert::{Compression, Format, FrameWriter};
 use crate::report::rejects::RejectsWriter;
 use crate::report::stats::{RejectsInfo, StatsSink, render_text};
-use crate::report::text::parse_size;
+use crate::report::text::{parse_size, term_safe};
 
 #[derive(Parser, Debug)]
 #[command(
@@ -33,6 +33,46 @@ pub enum Command {
     Stats(StatsArgs),
     /// Write the canonical frame as Parquet (`.parquet`) or Arrow IPC (`.arrow`).
     Convert(ConvertArgs),
+    /// Read, normalise, run every rule, and write the findings to a folder.
+    Scan(ScanArgs),
+    /// The rule catalog.
+    Rules(RulesArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct ScanArgs {
+    #[command(flatten)]
+    pub read: ReadArgs,
+    /// Output folder (findings.json, rejects.jsonl).
+    #[arg(short, long, value_name = "DIR")]
+    pub output: PathBuf,
+    /// Rule parameters and switches (TOML; see `armhunt rules show ID`).
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Write into an output folder that is not empty.
+    #[arg(long)]
+    pub force: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct RulesArgs {
+    #[command(subcommand)]
+    pub command: RulesCommand,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum RulesCommand {
+    /// Every rule: id, severity, tactics, title.
+    List {
+        /// All metadata as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// One rule in full: description, ATT&CK, Defender alerts, parameters, guidance.
+    Show {
+        /// Rule id, e.g. AH-CRED-001.
+        id: String,
+    },
 }
 
 /// Options every reading command takes.
@@ -146,6 +186,8 @@ pub fn run(cli: Cli) -> Result<()> {
     match cli.command {
         Command::Stats(a) => stats(a),
         Command::Convert(a) => convert(a),
+        Command::Scan(a) => scan(a),
+        Command::Rules(a) => rules(a),
     }
 }
 
@@ -248,4 +290,160 @@ fn convert(a: ConvertArgs) -> Result<()> {
             Err(e)
         }
     }
+}
+
+fn write_stdout(text: &str) -> Result<()> {
+    let mut out = std::io::stdout().lock();
+    out.write_all(text.as_bytes())
+        .map_err(|e| Error::io(Path::new("<stdout>"), e))
+}
+
+fn rules(a: RulesArgs) -> Result<()> {
+    use crate::detect::catalog;
+    match a.command {
+        RulesCommand::List { json } => {
+            if json {
+                let metas: Vec<_> = catalog::all().iter().map(|r| r.meta()).collect();
+                let text = serde_json::to_string_pretty(&metas).expect("metadata serialises");
+                return write_stdout(&(text + "\n"));
+            }
+            let mut s = format!("{:<12} {:<13} {:<40} TITLE\n", "ID", "SEVERITY", "TACTICS");
+            for r in catalog::all() {
+                let m = r.meta();
+                s.push_str(&format!(
+                    "{:<12} {:<13} {:<40} {}\n",
+                    m.id,
+                    m.severity.as_str(),
+                    m.tactics.join(", "),
+                    m.title
+                ));
+            }
+            write_stdout(&s)
+        }
+        RulesCommand::Show { id } => {
+            let r = catalog::find(&id).ok_or_else(|| {
+                usage(
+                    "rule id",
+                    format!("{id:?} is not in the catalog (see `armhunt rules list`)"),
+                )
+            })?;
+            let m = r.meta();
+            let mut s = String::new();
+            s.push_str(&format!(
+                "{} (version {}): {}\n\n",
+                m.id, m.version, m.title
+            ));
+            s.push_str(&format!("{}\n\n", m.description));
+            s.push_str(&format!("severity:        {}\n", m.severity.as_str()));
+            s.push_str(&format!("confidence:      {}\n", m.confidence.as_str()));
+            s.push_str(&format!("tactics:         {}\n", m.tactics.join(", ")));
+            s.push_str(&format!("techniques:      {}\n", m.techniques.join(", ")));
+            let alerts = if m.defender_alerts.is_empty() {
+                "-".to_owned()
+            } else {
+                m.defender_alerts.join(", ")
+            };
+            s.push_str(&format!("defender alerts: {alerts}\n"));
+            s.push_str(&format!("content hash:    {}\n", catalog::rule_hash(r)));
+            s.push_str("\nparameters (override in a --config TOML file under [rules.\"ID\"]):\n");
+            if m.params.is_empty() {
+                s.push_str("  none\n");
+            }
+            for p in m.params {
+                let default = match p.kind {
+                    crate::detect::ParamKind::Count => p.default.to_string(),
+                    crate::detect::ParamKind::Duration => format!("{}s", p.default),
+                };
+                s.push_str(&format!("  {:<16} {:<8} {}\n", p.name, default, p.doc));
+            }
+            s.push_str(&format!("\ninvestigation: {}\n", m.guidance));
+            s.push_str(&format!("\nfalse positives: {}\n", m.false_positives));
+            if !m.references.is_empty() {
+                s.push_str("\nreferences:\n");
+                for r in m.references {
+                    s.push_str(&format!("  {r}\n"));
+                }
+            }
+            write_stdout(&s)
+        }
+    }
+}
+
+fn scan(a: ScanArgs) -> Result<()> {
+    use crate::detect::{self, Config, Severity};
+    let opts = a.read.options()?;
+    let config = match &a.config {
+        Some(p) => Config::load(p)?,
+        None => Config::default(),
+    };
+    if a.output.exists() {
+        let non_empty = std::fs::read_dir(&a.output)
+            .map_err(|e| Error::io(&a.output, e))?
+            .next()
+            .is_some();
+        if non_empty && !a.force {
+            return Err(usage(
+                "--output",
+                format!(
+                    "{} is not empty; pass --force to write into it",
+                    a.output.display()
+                ),
+            ));
+        }
+    }
+    std::fs::create_dir_all(&a.output).map_err(|e| Error::io(&a.output, e))?;
+    set_threads(a.read.threads)?;
+    let sources = input::discover(&a.read.paths)?;
+    let mut rejects = RejectsWriter::create(&a.output.join("rejects.jsonl"))?;
+    let progress = a.read.progress("scan");
+    let mut frames = ingest::CollectFrames::default();
+    let report = ingest::run(
+        &sources,
+        &opts,
+        &mut frames,
+        &mut rejects,
+        progress.as_ref(),
+    )?;
+    rejects.finish()?;
+    let frame = frames.into_frame()?;
+    let doc = detect::run(&frame, &config)?;
+    let path = a.output.join("findings.json");
+    let text = serde_json::to_string_pretty(&doc).expect("findings serialise");
+    std::fs::write(&path, text + "\n").map_err(|e| Error::io(&path, e))?;
+    for e in &doc.rule_errors {
+        eprintln!(
+            "armhunt: rule {} failed: {}",
+            e.rule_id,
+            term_safe(&e.error)
+        );
+    }
+    if !a.read.quiet {
+        let t = report.totals;
+        let count = |s: Severity| doc.findings.iter().filter(|f| f.severity == s).count();
+        eprintln!(
+            "{}: {} findings (critical {}, high {}, medium {}, low {}, informational {}) from {} records ({} rejected, {} duplicates) by {} rules",
+            path.display(),
+            doc.findings.len(),
+            count(Severity::Critical),
+            count(Severity::High),
+            count(Severity::Medium),
+            count(Severity::Low),
+            count(Severity::Informational),
+            t.records_kept,
+            t.rejected,
+            t.duplicates,
+            doc.rules_run.len()
+        );
+        for s in doc.storylines.iter().take(5) {
+            eprintln!(
+                "  #{} {} (risk {}, {}): {} findings",
+                s.rank,
+                term_safe(s.caller.as_deref().unwrap_or(&s.actor)),
+                s.risk_score,
+                s.highest_severity.as_str(),
+                s.findings.len()
+            );
+        }
+    }
+    Ok(())
 }

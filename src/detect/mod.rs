@@ -1,0 +1,223 @@
+//! Detection: the rule model, the engine that runs the catalog over the
+//! canonical frame in parallel, and the findings it produces.
+//!
+//! A rule is data-like metadata ([`RuleMeta`]) plus two pieces of logic: a
+//! polars predicate that selects the rows it looks at (`candidates`), and a
+//! `detect` step over those rows (in time order) that returns hits. Event
+//! rules judge one row at a time; burst rules count (distinct) things per
+//! actor in a window; sequence rules look for A then B by the same actor or
+//! on the same resource. The helpers for all three are in [`events`].
+
+pub mod catalog;
+pub mod config;
+pub mod events;
+pub mod findings;
+mod rules;
+
+use std::panic::{AssertUnwindSafe, catch_unwind};
+
+use polars::prelude::*;
+use rayon::prelude::*;
+use serde::Serialize;
+
+pub use config::{Config, Params};
+pub use events::{Context, Ev, Events};
+pub use findings::{Finding, FindingsDoc};
+
+use crate::error::Result;
+
+/// How bad a finding is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Informational,
+    Low,
+    Medium,
+    High,
+    Critical,
+}
+
+impl Severity {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Informational => "informational",
+            Severity::Low => "low",
+            Severity::Medium => "medium",
+            Severity::High => "high",
+            Severity::Critical => "critical",
+        }
+    }
+    /// Weight in the risk score of a storyline.
+    pub fn weight(self) -> u32 {
+        match self {
+            Severity::Informational => 1,
+            Severity::Low => 3,
+            Severity::Medium => 10,
+            Severity::High => 30,
+            Severity::Critical => 60,
+        }
+    }
+}
+
+/// How sure the rule is that a hit is malicious.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Confidence {
+    Low,
+    Medium,
+    High,
+}
+
+impl Confidence {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Confidence::Low => "low",
+            Confidence::Medium => "medium",
+            Confidence::High => "high",
+        }
+    }
+}
+
+/// The kind of value a parameter holds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ParamKind {
+    /// A count.
+    Count,
+    /// A duration in seconds (the config also takes `"10m"`, `"90s"`, `"2h"`).
+    Duration,
+}
+
+/// A tunable parameter and its default.
+#[derive(Clone, Copy, Debug, Serialize)]
+pub struct ParamSpec {
+    pub name: &'static str,
+    pub kind: ParamKind,
+    pub default: u64,
+    pub doc: &'static str,
+}
+
+/// Everything about a rule but its logic.
+#[derive(Debug, Serialize)]
+pub struct RuleMeta {
+    pub id: &'static str,
+    /// Bumped whenever the logic or a default changes.
+    pub version: u32,
+    pub title: &'static str,
+    pub description: &'static str,
+    pub severity: Severity,
+    pub confidence: Confidence,
+    pub tactics: &'static [&'static str],
+    pub techniques: &'static [&'static str],
+    pub defender_alerts: &'static [&'static str],
+    pub references: &'static [&'static str],
+    pub guidance: &'static str,
+    pub false_positives: &'static str,
+    pub params: &'static [ParamSpec],
+}
+
+/// One detection: the events that make it and why it fired.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Hit {
+    /// Indices into the rule's [`Events`].
+    pub rows: Vec<usize>,
+    /// One line, with the actual values.
+    pub why: String,
+    /// Overrides the rule's severity (e.g. raised by context).
+    pub severity: Option<Severity>,
+    /// Overrides the rule's confidence.
+    pub confidence: Option<Confidence>,
+    /// The row whose actor the finding is about, when not the earliest
+    /// (e.g. the one who recovered a vault, not the one who deleted it).
+    pub actor_row: Option<usize>,
+}
+
+impl Hit {
+    pub fn new(rows: Vec<usize>, why: String) -> Self {
+        Hit {
+            rows,
+            why,
+            severity: None,
+            confidence: None,
+            actor_row: None,
+        }
+    }
+    pub fn actor_row(mut self, row: usize) -> Self {
+        self.actor_row = Some(row);
+        self
+    }
+    pub fn severity(mut self, s: Severity) -> Self {
+        self.severity = Some(s);
+        self
+    }
+    pub fn confidence(mut self, c: Confidence) -> Self {
+        self.confidence = Some(c);
+        self
+    }
+}
+
+/// A rule of the catalog.
+pub trait Rule: Send + Sync {
+    fn meta(&self) -> &'static RuleMeta;
+    /// The rows this rule looks at, as a predicate over the canonical frame.
+    fn candidates(&self) -> Expr;
+    /// Finds hits among the candidate rows (sorted by time).
+    fn detect(&self, ev: &Events, ctx: &Context, p: &Params) -> Vec<Hit>;
+}
+
+/// A rule that could not run, and why.
+#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+pub struct RuleError {
+    pub rule_id: String,
+    pub error: String,
+}
+
+/// Runs every enabled rule of the catalog over `frame`, in parallel. A rule
+/// that fails (or panics) is reported and the others go on.
+pub fn run(frame: &DataFrame, config: &Config) -> Result<FindingsDoc> {
+    let rules = catalog::all();
+    let ctx = events::context(frame)?;
+    let frame = frame
+        .clone()
+        .lazy()
+        .with_row_index(PlSmallStr::from_static("__row"), None);
+    type Outcome = std::result::Result<(usize, Vec<Hit>, Events), RuleError>;
+    let outcomes: Vec<Outcome> = rules
+        .par_iter()
+        .enumerate()
+        .filter(|(_, r)| config.enabled(r.meta().id))
+        .map(|(i, r)| {
+            let id = r.meta().id;
+            let params = config.params(r.meta())?;
+            let evs = events::load(frame.clone(), r.candidates()).map_err(|e| RuleError {
+                rule_id: id.into(),
+                error: e.to_string(),
+            })?;
+            let hits =
+                catch_unwind(AssertUnwindSafe(|| r.detect(&evs, &ctx, &params))).map_err(|p| {
+                    let msg = p
+                        .downcast_ref::<&str>()
+                        .map(|s| s.to_string())
+                        .or_else(|| p.downcast_ref::<String>().cloned())
+                        .unwrap_or_else(|| "panicked".into());
+                    RuleError {
+                        rule_id: id.into(),
+                        error: msg,
+                    }
+                })?;
+            Ok((i, hits, evs))
+        })
+        .collect();
+    let mut errors = Vec::new();
+    let mut runs = Vec::new();
+    for o in outcomes {
+        match o {
+            Ok((i, hits, evs)) => runs.push((rules[i].meta(), hits, evs)),
+            Err(e) => errors.push(e),
+        }
+    }
+    let mut doc = findings::build(runs, config);
+    errors.sort_by(|a, b| a.rule_id.cmp(&b.rule_id));
+    doc.rule_errors = errors;
+    Ok(doc)
+}
