@@ -115,7 +115,7 @@ def main():
     ap.add_argument("--sizes", default="1GiB")
     ap.add_argument("--dialects", default="storage")
     ap.add_argument("--repeat", type=int, default=3)
-    ap.add_argument("--skip", default="", help="comma list of tools to skip: duckdb,jq,parse")
+    ap.add_argument("--skip", default="", help="comma list of tools to skip: duckdb,jq,parse,scan")
     ap.add_argument("--json-out", default=None)
     a = ap.parse_args()
     skip = set(filter(None, a.skip.split(",")))
@@ -150,6 +150,10 @@ def main():
             rec("stats", best_of(a.repeat, lambda: measure(
                 [armhunt, "stats", d, "--json", "--quiet", "--threads", str(a.threads),
                  "--rejects", os.path.join(tmp, "rej.jsonl")], env=env)))
+            if "scan" not in skip:
+                scan_dir = os.path.join(tmp, "scan")
+                rec("scan", best_of(a.repeat, lambda: measure(
+                    [armhunt, "scan", d, "-o", scan_dir, "--force", "--quiet", "--threads", str(a.threads)], env=env)))
             if "duckdb" not in skip:
                 if dialect == "la-csv":
                     src = "read_csv_auto('%s/**/*.csv')" % d
@@ -171,6 +175,9 @@ def main():
                 print("    convert is %.2fx DuckDB" % row["convert_speedup_vs_duckdb"])
             row["stats_vs_convert"] = round(conv / row["stats"]["s"], 2)
             print("    stats is %.2fx convert" % row["stats_vs_convert"], flush=True)
+            if "scan" in row:
+                row["rules_overhead"] = round(row["scan"]["s"] / row["stats"]["s"] - 1, 3)
+                print("    scan takes %+.0f%% over stats (ingest alone)" % (100 * row["rules_overhead"]), flush=True)
             results.append(row)
     shutil.rmtree(tmp, ignore_errors=True)
     if a.json_out:

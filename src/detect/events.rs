@@ -36,7 +36,6 @@ pub struct Ev {
     pub auth_scope: Option<String>,
     pub request_body: Option<String>,
     pub response_body: Option<String>,
-    pub properties: Option<String>,
 }
 
 /// Candidate rows in time order.
@@ -80,7 +79,9 @@ pub fn context(frame: &DataFrame) -> Result<Context> {
     Ok(Context { first_seen })
 }
 
-const COLS: [&str; 22] = [
+/// The columns rules read (`properties` and `claims` are not copied: no
+/// rule needs them, and they are most of a record's bytes).
+const COLS: [&str; 19] = [
     "event_id",
     "caller",
     "principal_id",
@@ -100,30 +101,38 @@ const COLS: [&str; 22] = [
     "auth_scope",
     "request_body",
     "response_body",
-    "properties",
-    "__row",
-    "time",
 ];
 
-/// Filters the frame (which carries a `__row` index) and reads the rows.
-pub fn load(frame: LazyFrame, predicate: Expr) -> Result<Events> {
-    let df = frame
-        .filter(predicate)
-        .select(COLS.iter().map(|c| col(*c)).collect::<Vec<_>>())
-        .sort(["time", "__row"], SortMultipleOptions::default())
+/// Evaluates `predicate` over the frame, then reads only the matching rows
+/// (and only the columns rules use), in time order. Nothing is copied but
+/// the candidates.
+pub fn load(frame: &DataFrame, predicate: Expr) -> Result<Events> {
+    let mask = frame
+        .clone()
+        .lazy()
+        .select([predicate.alias("__m")])
         .collect()?;
-    let s = |name: &str| -> Result<StringChunked> { Ok(df.column(name)?.str()?.clone()) };
-    let strs: Vec<StringChunked> = COLS[..20].iter().map(|c| s(c)).collect::<Result<_>>()?;
-    let rows = df.column("__row")?.cast(&DataType::UInt64)?;
-    let rows = rows.u64()?;
-    let times = df
+    let mask = mask.column("__m")?.bool()?.clone();
+    let idx: Vec<IdxSize> = mask
+        .iter()
+        .enumerate()
+        .filter(|(_, m)| m.unwrap_or(false))
+        .map(|(i, _)| i as IdxSize)
+        .collect();
+    // Read the selected rows straight from the frame's columns (no gather).
+    let strs: Vec<&StringChunked> = COLS
+        .iter()
+        .map(|c| Ok(frame.column(c)?.str()?))
+        .collect::<Result<_>>()?;
+    let times = frame
         .column("time")?
         .as_materialized_series()
         .datetime()?
         .physical()
         .clone();
-    let mut out = Vec::with_capacity(df.height());
-    for i in 0..df.height() {
+    let mut out = Vec::with_capacity(idx.len());
+    for &row in &idx {
+        let i = row as usize;
         let g = |k: usize| strs[k].get(i).map(str::to_owned);
         let caller = g(1);
         let principal_id = g(2);
@@ -132,7 +141,7 @@ pub fn load(frame: LazyFrame, predicate: Expr) -> Result<Events> {
             .or_else(|| caller.clone())
             .unwrap_or_default();
         out.push(Ev {
-            row: rows.get(i).unwrap_or_default(),
+            row: row as u64,
             time: times.get(i).unwrap_or_default(),
             event_id: g(0).unwrap_or_default(),
             actor,
@@ -154,9 +163,9 @@ pub fn load(frame: LazyFrame, predicate: Expr) -> Result<Events> {
             auth_scope: g(16),
             request_body: g(17),
             response_body: g(18),
-            properties: g(19),
         });
     }
+    out.sort_by_key(|e| (e.time, e.row));
     Ok(out)
 }
 
@@ -170,7 +179,22 @@ pub fn op_in(ops: &[&str]) -> Expr {
     )
 }
 
-/// `operation` ending with any of `suffixes` (lower-case).
+/// Extension writes on VMs, scale sets and Arc machines.
+pub const EXTENSION_WRITES: [&str; 3] = [
+    "microsoft.compute/virtualmachines/extensions/write",
+    "microsoft.compute/virtualmachinescalesets/extensions/write",
+    "microsoft.hybridcompute/machines/extensions/write",
+];
+
+/// Extension deletions on VMs, scale sets and Arc machines.
+pub const EXTENSION_DELETES: [&str; 3] = [
+    "microsoft.compute/virtualmachines/extensions/delete",
+    "microsoft.compute/virtualmachinescalesets/extensions/delete",
+    "microsoft.hybridcompute/machines/extensions/delete",
+];
+
+/// `operation` ending with any of `suffixes` (lower-case). Slower than
+/// [`op_in`]: use it only where the operations cannot be listed.
 pub fn op_ends_with(suffixes: &[&str]) -> Expr {
     let mut it = suffixes.iter();
     let first = it.next().expect("at least one suffix");
@@ -257,24 +281,23 @@ pub struct Op {
 
 /// Groups events into logical operations (in order of their first record).
 pub fn logical_ops(ev: &[Ev], idx: &[usize]) -> Vec<Op> {
-    let mut by_key: BTreeMap<(String, String, String), usize> = BTreeMap::new();
+    let mut by_key: std::collections::HashMap<(&str, &str, &str), usize> =
+        std::collections::HashMap::new();
     let mut ops: Vec<Op> = Vec::new();
     for &i in idx {
         let e = &ev[i];
-        let key = match &e.correlation_id {
-            Some(c) => (c.clone(), e.operation.clone(), e.target().to_owned()),
-            None => (format!("row:{}", e.row), String::new(), String::new()),
-        };
-        match by_key.get(&key) {
-            Some(&k) => ops[k].rows.push(i),
-            None => {
-                by_key.insert(key, ops.len());
-                ops.push(Op {
-                    rows: vec![i],
-                    time: e.time,
-                    failed: false,
-                });
-            }
+        let slot = e.correlation_id.as_ref().map(|c| {
+            *by_key
+                .entry((c.as_str(), e.operation.as_str(), e.target()))
+                .or_insert(ops.len())
+        });
+        match slot {
+            Some(k) if k < ops.len() => ops[k].rows.push(i),
+            _ => ops.push(Op {
+                rows: vec![i],
+                time: e.time,
+                failed: false,
+            }),
         }
     }
     for op in &mut ops {

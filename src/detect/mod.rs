@@ -175,12 +175,16 @@ pub struct RuleError {
 /// Runs every enabled rule of the catalog over `frame`, in parallel. A rule
 /// that fails (or panics) is reported and the others go on.
 pub fn run(frame: &DataFrame, config: &Config) -> Result<FindingsDoc> {
-    let rules = catalog::all();
+    run_rules(frame, catalog::all(), config)
+}
+
+/// Runs `rules` over `frame` in parallel (see [`run`]).
+pub fn run_rules(
+    frame: &DataFrame,
+    rules: &[Box<dyn Rule>],
+    config: &Config,
+) -> Result<FindingsDoc> {
     let ctx = events::context(frame)?;
-    let frame = frame
-        .clone()
-        .lazy()
-        .with_row_index(PlSmallStr::from_static("__row"), None);
     type Outcome = std::result::Result<(usize, Vec<Hit>, Events), RuleError>;
     let outcomes: Vec<Outcome> = rules
         .par_iter()
@@ -189,7 +193,7 @@ pub fn run(frame: &DataFrame, config: &Config) -> Result<FindingsDoc> {
         .map(|(i, r)| {
             let id = r.meta().id;
             let params = config.params(r.meta())?;
-            let evs = events::load(frame.clone(), r.candidates()).map_err(|e| RuleError {
+            let evs = events::load(frame, r.candidates()).map_err(|e| RuleError {
                 rule_id: id.into(),
                 error: e.to_string(),
             })?;
@@ -220,4 +224,65 @@ pub fn run(frame: &DataFrame, config: &Config) -> Result<FindingsDoc> {
     errors.sort_by(|a, b| a.rule_id.cmp(&b.rule_id));
     doc.rule_errors = errors;
     Ok(doc)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A rule that panics, next to a real one.
+    struct Broken;
+
+    static BROKEN: RuleMeta = RuleMeta {
+        id: "AH-TEST-001",
+        version: 1,
+        title: "broken",
+        description: "",
+        severity: Severity::Low,
+        confidence: Confidence::Low,
+        tactics: &["Test"],
+        techniques: &["T0000"],
+        defender_alerts: &[],
+        references: &[],
+        guidance: "",
+        false_positives: "",
+        params: &[],
+    };
+
+    impl Rule for Broken {
+        fn meta(&self) -> &'static RuleMeta {
+            &BROKEN
+        }
+        fn candidates(&self) -> Expr {
+            lit(true)
+        }
+        fn detect(&self, _ev: &Events, _ctx: &Context, _p: &Params) -> Vec<Hit> {
+            panic!("this rule is broken")
+        }
+    }
+
+    #[test]
+    fn a_failing_rule_is_reported_and_the_others_run() {
+        let paths =
+            [std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/data/scenarios")];
+        let (frame, _, _) = crate::ingest::read_all(
+            &paths,
+            &crate::ingest::IngestOptions::default(),
+            &crate::progress::Silent,
+        )
+        .unwrap();
+        let rules: Vec<Box<dyn Rule>> = vec![
+            Box::new(Broken),
+            Box::new(rules::credential_access::StorageKeySweep),
+        ];
+        let doc = run_rules(&frame, &rules, &Config::default()).unwrap();
+        assert_eq!(
+            doc.rule_errors,
+            vec![RuleError {
+                rule_id: "AH-TEST-001".into(),
+                error: "this rule is broken".into()
+            }]
+        );
+        assert!(doc.findings.iter().any(|f| f.rule_id == "AH-CRED-001"));
+    }
 }

@@ -5,7 +5,7 @@ use std::collections::BTreeSet;
 use polars::prelude::*;
 
 use super::super::events::{
-    Ev, Events, distinct_burst, human_duration, jpath, jtext, logical_ops, op_ends_with, op_in,
+    EXTENSION_WRITES, Ev, Events, distinct_burst, human_duration, jpath, jtext, logical_ops, op_in,
 };
 use super::super::{
     Confidence, Context, Hit, ParamKind, ParamSpec, Params, Rule, RuleMeta, Severity,
@@ -447,7 +447,7 @@ impl Rule for VmAccessReset {
         &VM_ACCESS_RESET
     }
     fn candidates(&self) -> Expr {
-        op_ends_with(&["/extensions/write"])
+        op_in(&EXTENSION_WRITES)
     }
     fn detect(&self, ev: &Events, _ctx: &Context, p: &Params) -> Vec<Hit> {
         event_hits(ev, p.window("window"), false, |e| {

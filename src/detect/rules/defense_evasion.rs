@@ -3,7 +3,7 @@
 
 use polars::prelude::*;
 
-use super::super::events::{Ev, Events, jpath, jtext, op_ends_with, op_in};
+use super::super::events::{EXTENSION_DELETES, EXTENSION_WRITES, Ev, Events, jpath, jtext, op_in};
 use super::super::{
     Confidence, Context, Hit, ParamKind, ParamSpec, Params, Rule, RuleMeta, Severity,
 };
@@ -124,7 +124,7 @@ impl Rule for AntimalwareTampering {
         &ANTIMALWARE
     }
     fn candidates(&self) -> Expr {
-        op_ends_with(&["/extensions/write", "/extensions/delete"])
+        op_in(&[EXTENSION_WRITES, EXTENSION_DELETES].concat())
     }
     fn detect(&self, ev: &Events, _ctx: &Context, p: &Params) -> Vec<Hit> {
         event_hits(ev, p.window("window"), false, antimalware_judgement)

@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use polars::prelude::*;
 
 use super::super::events::{
-    Ev, Events, Op, by_actor, distinct_burst, human_duration, jtext, logical_ops, op_ends_with,
+    EXTENSION_WRITES, Ev, Events, Op, by_actor, distinct_burst, human_duration, jtext, logical_ops,
     op_in,
 };
 use super::super::{
@@ -632,7 +632,7 @@ impl Rule for SuspiciousExtension {
         &SUSPICIOUS_EXTENSION
     }
     fn candidates(&self) -> Expr {
-        op_ends_with(&["/extensions/write"])
+        op_in(&EXTENSION_WRITES)
     }
     fn detect(&self, ev: &Events, _ctx: &Context, p: &Params) -> Vec<Hit> {
         event_hits(ev, p.window("window"), true, |e| {

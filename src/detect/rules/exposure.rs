@@ -3,7 +3,7 @@
 
 use polars::prelude::*;
 
-use super::super::events::{Ev, Events, jpath, jtext, op_ends_with, op_in};
+use super::super::events::{Ev, Events, jpath, jtext, op_in};
 use super::super::{
     Confidence, Context, Hit, ParamKind, ParamSpec, Params, Rule, RuleMeta, Severity,
 };
@@ -66,9 +66,10 @@ static MGMT_EXPOSED: RuleMeta = RuleMeta {
     id: "AH-INIT-001",
     version: 1,
     title: "Management port opened to the Internet",
-    description: "A network security group rule (or NSG) is written that allows inbound traffic from \
-        any source (`*`, `Internet`, `0.0.0.0/0`) to SSH, RDP or WinRM (22, 3389, 5985, 5986) or to \
-        every port. The rule attributes are read from the request or response body.",
+    description: "A network security group rule (or NSG), or an Azure Firewall (policy) network or NAT \
+        rule, is written that allows inbound traffic from any source (`*`, `Internet`, `0.0.0.0/0`) to \
+        SSH, RDP or WinRM (22, 3389, 5985, 5986) or to every port. The rule attributes are read from \
+        the request or response body.",
     severity: Severity::High,
     confidence: Confidence::High,
     tactics: &["Initial Access", "Persistence"],
@@ -91,8 +92,37 @@ static MGMT_EXPOSED: RuleMeta = RuleMeta {
 
 pub struct ManagementPortExposed;
 
+/// An Azure Firewall (policy) rule anywhere in a body that lets any source
+/// reach a management port: objects with `sourceAddresses` and
+/// `destinationPorts`, as network and NAT rules have.
+fn exposed_firewall_rule(v: &serde_json::Value) -> Option<String> {
+    match v {
+        serde_json::Value::Object(m) => {
+            let src = strings(m.get("sourceAddresses"));
+            let ports = strings(m.get("destinationPorts"));
+            if let (Some(s), Some(p)) = (
+                src.iter().find(|s| any_source(s)),
+                ports.iter().find_map(|p| covers_mgmt(p)),
+            ) {
+                let name = m.get("name").map(jtext).unwrap_or_default();
+                return Some(format!("firewall rule {name}: port {p} open to {s}"));
+            }
+            m.values().find_map(exposed_firewall_rule)
+        }
+        serde_json::Value::Array(a) => a.iter().find_map(exposed_firewall_rule),
+        _ => None,
+    }
+}
+
 fn nsg_judgement(e: &Ev) -> Option<Judgement> {
     let name = e.resource_name.clone().unwrap_or_default();
+    if e.operation.contains("firewall") {
+        return e
+            .bodies()
+            .iter()
+            .find_map(exposed_firewall_rule)
+            .map(Judgement::new);
+    }
     for b in e.bodies() {
         if let Some(props) = jpath(&b, &["properties"]) {
             if let Some(what) = exposed_rule(props) {
@@ -121,6 +151,8 @@ impl Rule for ManagementPortExposed {
         op_in(&[
             "microsoft.network/networksecuritygroups/securityrules/write",
             "microsoft.network/networksecuritygroups/write",
+            "microsoft.network/firewallpolicies/rulecollectiongroups/write",
+            "microsoft.network/azurefirewalls/write",
         ])
     }
     fn detect(&self, ev: &Events, _ctx: &Context, p: &Params) -> Vec<Hit> {
@@ -175,7 +207,14 @@ impl Rule for DatabaseOpen {
         &DB_OPEN
     }
     fn candidates(&self) -> Expr {
-        op_ends_with(&["/firewallrules/write"])
+        op_in(&[
+            "microsoft.sql/servers/firewallrules/write",
+            "microsoft.dbforpostgresql/servers/firewallrules/write",
+            "microsoft.dbforpostgresql/flexibleservers/firewallrules/write",
+            "microsoft.dbformysql/servers/firewallrules/write",
+            "microsoft.dbformysql/flexibleservers/firewallrules/write",
+            "microsoft.dbformariadb/servers/firewallrules/write",
+        ])
     }
     fn detect(&self, ev: &Events, _ctx: &Context, p: &Params) -> Vec<Hit> {
         event_hits(ev, p.window("window"), false, db_judgement)
@@ -277,6 +316,22 @@ mod tests {
         assert!(run(&ManagementPortExposed, vec![e]).is_empty());
         let e = ev("2024-05-01T10:00:00Z", "m", op, id).response(
             r#"{"properties":{"access":"Allow","direction":"Inbound","sourceAddressPrefix":"Internet","destinationPortRange":"443"}}"#,
+        );
+        assert!(run(&ManagementPortExposed, vec![e]).is_empty());
+    }
+
+    #[test]
+    fn azure_firewall_rules() {
+        let id = "/subscriptions/s1/resourceGroups/rg/providers/Microsoft.Network/firewallPolicies/fwp/ruleCollectionGroups/dnat";
+        let op = "Microsoft.Network/firewallPolicies/ruleCollectionGroups/write";
+        let e = ev("2024-05-01T10:00:00Z", "m", op, id).request(
+            r#"{"properties":{"ruleCollections":[{"rules":[{"name":"rdp-in","ruleType":"NatRule","sourceAddresses":["*"],"destinationPorts":["3389"]}]}]}}"#,
+        );
+        let h = run(&ManagementPortExposed, vec![e]);
+        assert_eq!(h.len(), 1);
+        assert_eq!(h[0].why, "firewall rule rdp-in: port 3389 open to *");
+        let e = ev("2024-05-01T10:00:00Z", "m", op, id).request(
+            r#"{"properties":{"ruleCollections":[{"rules":[{"name":"rdp-in","sourceAddresses":["10.0.0.0/8"],"destinationPorts":["3389"]}]}]}}"#,
         );
         assert!(run(&ManagementPortExposed, vec![e]).is_empty());
     }
