@@ -311,6 +311,20 @@ pub fn logical_ops(ev: &[Ev], idx: &[usize]) -> Vec<Op> {
     ops
 }
 
+/// Per actor (in actor order): its logical operations that did not fail,
+/// in time order.
+pub fn ok_ops_by_actor(ev: &[Ev]) -> Vec<Vec<Op>> {
+    by_actor(ev)
+        .into_values()
+        .map(|idx| {
+            logical_ops(ev, &idx)
+                .into_iter()
+                .filter(|o| !o.failed)
+                .collect()
+        })
+        .collect()
+}
+
 /// Event indices grouped by actor, each group in time order; groups in
 /// order of actor.
 pub fn by_actor(ev: &[Ev]) -> BTreeMap<&str, Vec<usize>> {

@@ -7,7 +7,7 @@ use polars::prelude::*;
 
 use super::super::events::{
     EXTENSION_WRITES, Ev, Events, Op, by_actor, distinct_burst, human_duration, jtext, logical_ops,
-    op_in,
+    ok_ops_by_actor, op_in,
 };
 use super::super::{
     Confidence, Context, Hit, ParamKind, ParamSpec, Params, Rule, RuleMeta, Severity,
@@ -89,11 +89,7 @@ impl Rule for RunCommandFanout {
     fn detect(&self, ev: &Events, _ctx: &Context, p: &Params) -> Vec<Hit> {
         let (n, w) = (p.count("min_vms"), p.window("window"));
         let mut hits = Vec::new();
-        for idx in by_actor(ev).into_values() {
-            let ops: Vec<Op> = logical_ops(ev, &idx)
-                .into_iter()
-                .filter(|o| !o.failed)
-                .collect();
+        for ops in ok_ops_by_actor(ev) {
             for burst in distinct_burst(&ops, |o| run_target(&ev[o.rows[0]]), n, w) {
                 let vms: BTreeSet<String> =
                     burst.iter().map(|o| run_target(&ev[o.rows[0]])).collect();
@@ -481,11 +477,7 @@ impl Rule for AksNodeRunCommand {
     fn detect(&self, ev: &Events, _ctx: &Context, p: &Params) -> Vec<Hit> {
         let w = p.window("window");
         let mut hits = Vec::new();
-        for idx in by_actor(ev).into_values() {
-            let ops: Vec<Op> = logical_ops(ev, &idx)
-                .into_iter()
-                .filter(|o| !o.failed)
-                .collect();
+        for ops in ok_ops_by_actor(ev) {
             let mut i = 0;
             while i < ops.len() {
                 let e = &ev[ops[i].rows[0]];

@@ -6,8 +6,7 @@ use std::collections::BTreeSet;
 use polars::prelude::*;
 
 use super::super::events::{
-    Ev, Events, Op, by_actor, clusters, human_duration, jpath, jtext, logical_ops, op_ends_with,
-    op_in,
+    Ev, Events, clusters, human_duration, jpath, jtext, ok_ops_by_actor, op_ends_with, op_in,
 };
 use super::super::{
     Confidence, Context, Hit, ParamKind, ParamSpec, Params, Rule, RuleMeta, Severity,
@@ -61,11 +60,7 @@ impl Rule for MassDeletion {
     fn detect(&self, ev: &Events, _ctx: &Context, p: &Params) -> Vec<Hit> {
         let (n, w) = (p.count("min_deletes"), p.window("window"));
         let mut hits = Vec::new();
-        for idx in by_actor(ev).into_values() {
-            let ops: Vec<Op> = logical_ops(ev, &idx)
-                .into_iter()
-                .filter(|o| !o.failed)
-                .collect();
+        for ops in ok_ops_by_actor(ev) {
             // Dense stretches: each op within the window of the previous one;
             // a stretch counts when some window of it holds N deletions.
             for c in clusters(ops, |o| o.time, w) {
@@ -180,11 +175,7 @@ impl Rule for ExpensiveCompute {
                 ))
             })
         });
-        for idx in by_actor(ev).into_values() {
-            let ops: Vec<Op> = logical_ops(ev, &idx)
-                .into_iter()
-                .filter(|o| !o.failed)
-                .collect();
+        for ops in ok_ops_by_actor(ev) {
             for c in clusters(ops, |o| o.time, w) {
                 let names: BTreeSet<&str> = c
                     .iter()

@@ -6,7 +6,9 @@ use std::collections::BTreeMap;
 
 use polars::prelude::*;
 
-use super::super::events::{Events, by_actor, human_duration, jpath, jtext, logical_ops, op_in};
+use super::super::events::{
+    Events, human_duration, jpath, jtext, logical_ops, ok_ops_by_actor, op_in,
+};
 use super::super::{
     Confidence, Context, Hit, ParamKind, ParamSpec, Params, Rule, RuleMeta, Severity,
 };
@@ -52,11 +54,7 @@ impl Rule for DiskExport {
     fn detect(&self, ev: &Events, _ctx: &Context, p: &Params) -> Vec<Hit> {
         let w = p.window("window");
         let mut hits = Vec::new();
-        for idx in by_actor(ev).into_values() {
-            let ops: Vec<_> = logical_ops(ev, &idx)
-                .into_iter()
-                .filter(|o| !o.failed)
-                .collect();
+        for ops in ok_ops_by_actor(ev) {
             for (k, op) in ops.iter().enumerate() {
                 let e = &ev[op.rows[0]];
                 if !e.operation.ends_with("begingetaccess/action") {

@@ -13,7 +13,7 @@ pub mod privilege_escalation;
 
 use std::collections::BTreeMap;
 
-use super::events::{Ev, Op, by_actor, clusters, logical_ops};
+use super::events::{Ev, Op, by_actor, clusters, logical_ops, ok_ops_by_actor};
 use super::{Confidence, Hit, Severity};
 
 /// What an event rule says about one event that matches.
@@ -139,11 +139,7 @@ pub fn ephemeral(
     window: i64,
 ) -> Vec<(Op, Op, String)> {
     let mut out = Vec::new();
-    for idx in by_actor(ev).into_values() {
-        let ops: Vec<Op> = logical_ops(ev, &idx)
-            .into_iter()
-            .filter(|o| !o.failed)
-            .collect();
+    for ops in ok_ops_by_actor(ev) {
         let mut open: BTreeMap<String, Op> = BTreeMap::new();
         for op in ops {
             let e = &ev[op.rows[0]];

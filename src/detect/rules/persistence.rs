@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use polars::prelude::*;
 
 use super::super::events::{
-    Ev, Events, Op, by_actor, clusters, human_duration, jpath, logical_ops, op_in,
+    Ev, Events, Op, by_actor, clusters, human_duration, jpath, logical_ops, ok_ops_by_actor, op_in,
 };
 use super::super::{
     Confidence, Context, Hit, ParamKind, ParamSpec, Params, Rule, RuleMeta, Severity,
@@ -84,11 +84,7 @@ impl Rule for EphemeralRunbook {
     fn detect(&self, ev: &Events, _ctx: &Context, p: &Params) -> Vec<Hit> {
         let w = p.window("window");
         let mut hits = Vec::new();
-        for idx in by_actor(ev).into_values() {
-            let ops: Vec<Op> = logical_ops(ev, &idx)
-                .into_iter()
-                .filter(|o| !o.failed)
-                .collect();
+        for ops in ok_ops_by_actor(ev) {
             let mut created: BTreeMap<(String, String), usize> = BTreeMap::new();
             for (k, op) in ops.iter().enumerate() {
                 let e = &ev[op.rows[0]];
@@ -206,11 +202,7 @@ impl Rule for WebhookBackdoor {
     fn detect(&self, ev: &Events, _ctx: &Context, p: &Params) -> Vec<Hit> {
         let w = p.window("window");
         let mut hits = Vec::new();
-        for idx in by_actor(ev).into_values() {
-            let ops: Vec<Op> = logical_ops(ev, &idx)
-                .into_iter()
-                .filter(|o| !o.failed)
-                .collect();
+        for ops in ok_ops_by_actor(ev) {
             for (k, op) in ops.iter().enumerate() {
                 let e = &ev[op.rows[0]];
                 if !e.operation.ends_with("/webhooks/write") {
@@ -307,11 +299,7 @@ impl Rule for ManagedIdentityBackdoor {
     fn detect(&self, ev: &Events, _ctx: &Context, p: &Params) -> Vec<Hit> {
         let w = p.window("window");
         let mut hits = Vec::new();
-        for idx in by_actor(ev).into_values() {
-            let ops: Vec<Op> = logical_ops(ev, &idx)
-                .into_iter()
-                .filter(|o| !o.failed)
-                .collect();
+        for ops in ok_ops_by_actor(ev) {
             for (k, op) in ops.iter().enumerate() {
                 let e = &ev[op.rows[0]];
                 if e.operation != "microsoft.compute/virtualmachines/write"

@@ -3,9 +3,7 @@
 
 use polars::prelude::*;
 
-use super::super::events::{
-    Ev, Events, by_actor, human_duration, jpath, jtext, logical_ops, op_in,
-};
+use super::super::events::{Ev, Events, human_duration, jpath, jtext, ok_ops_by_actor, op_in};
 use super::super::{
     Confidence, Context, Hit, ParamKind, ParamSpec, Params, Rule, RuleMeta, Severity,
 };
@@ -236,11 +234,7 @@ impl Rule for ElevateAccess {
     fn detect(&self, ev: &Events, _ctx: &Context, p: &Params) -> Vec<Hit> {
         let w = p.window("window");
         let mut hits = Vec::new();
-        for idx in by_actor(ev).into_values() {
-            let ops: Vec<_> = logical_ops(ev, &idx)
-                .into_iter()
-                .filter(|o| !o.failed)
-                .collect();
+        for ops in ok_ops_by_actor(ev) {
             for (k, op) in ops.iter().enumerate() {
                 if !ev[op.rows[0]].operation.ends_with("elevateaccess/action") {
                     continue;
