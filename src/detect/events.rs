@@ -464,6 +464,16 @@ pub mod testing {
         }
     }
 
+    /// Runs `r` with its default parameters and no context over `v`.
+    pub fn run(r: &dyn crate::detect::Rule, v: Vec<Ev>) -> Vec<crate::detect::Hit> {
+        let meta = r.meta();
+        r.detect(
+            &events(v),
+            &Context::default(),
+            &crate::detect::Params::defaults(meta),
+        )
+    }
+
     /// Events sorted by time with row numbers, as the engine hands them over.
     pub fn events(mut v: Vec<Ev>) -> Events {
         v.sort_by_key(|e| e.time);

@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::Serialize;
 
 use super::events::{Ev, logical_ops};
-use super::{Confidence, Config, Hit, RuleMeta, Severity};
+use super::{Confidence, Hit, RuleMeta, Severity};
 use crate::normalize::time::format_micros;
 
 /// Bumped when a key is removed or changes meaning (adding keys does not).
@@ -171,7 +171,7 @@ fn finding(meta: &'static RuleMeta, hit: &Hit, ev: &[Ev]) -> Finding {
 }
 
 /// Builds the findings document from every rule's hits.
-pub fn build(runs: Vec<(&'static RuleMeta, Vec<Hit>, Vec<Ev>)>, _config: &Config) -> FindingsDoc {
+pub fn build(runs: Vec<(&'static RuleMeta, Vec<Hit>, Vec<Ev>)>) -> FindingsDoc {
     let mut findings = Vec::new();
     let mut rules_run = Vec::new();
     for (meta, hits, ev) in &runs {

@@ -220,7 +220,7 @@ pub fn run_rules(
             Err(e) => errors.push(e),
         }
     }
-    let mut doc = findings::build(runs, config);
+    let mut doc = findings::build(runs);
     errors.sort_by(|a, b| a.rule_id.cmp(&b.rule_id));
     doc.rule_errors = errors;
     Ok(doc)

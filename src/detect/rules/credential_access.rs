@@ -487,10 +487,6 @@ mod tests {
     }
     const LK: &str = "Microsoft.Storage/storageAccounts/listKeys/action";
 
-    fn run(r: &dyn Rule, v: Vec<Ev>) -> Vec<Hit> {
-        r.detect(&events(v), &Context::default(), &Params::defaults(r.meta()))
-    }
-
     #[test]
     fn key_sweep_fires_on_five_accounts() {
         let v: Vec<Ev> = (0..5)

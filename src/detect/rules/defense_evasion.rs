@@ -302,9 +302,6 @@ mod tests {
     use super::super::super::events::testing::*;
     use super::*;
 
-    fn run(r: &dyn Rule, v: Vec<Ev>) -> Vec<Hit> {
-        r.detect(&events(v), &Context::default(), &Params::defaults(r.meta()))
-    }
     const EXT: &str = "Microsoft.Compute/virtualMachines/extensions/write";
     const ID: &str = "/subscriptions/s1/resourceGroups/rg/providers/Microsoft.Compute/virtualMachines/vm1/extensions/IaaSAntimalware";
 

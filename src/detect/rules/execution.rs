@@ -673,9 +673,6 @@ mod tests {
     use super::super::super::events::testing::*;
     use super::*;
 
-    fn run(r: &dyn Rule, v: Vec<Ev>) -> Vec<Hit> {
-        r.detect(&events(v), &Context::default(), &Params::defaults(r.meta()))
-    }
     const RC: &str = "Microsoft.Compute/virtualMachines/runCommand/action";
     fn vm(n: usize) -> String {
         format!(

@@ -291,10 +291,6 @@ mod tests {
     use super::super::super::events::testing::*;
     use super::*;
 
-    fn run(r: &dyn Rule, v: Vec<Ev>) -> Vec<Hit> {
-        r.detect(&events(v), &Context::default(), &Params::defaults(r.meta()))
-    }
-
     #[test]
     fn nsg_rules() {
         let id = "/subscriptions/s1/resourceGroups/rg/providers/Microsoft.Network/networkSecurityGroups/nsg1/securityRules/allow-rdp";

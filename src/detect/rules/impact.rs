@@ -259,9 +259,6 @@ mod tests {
     use super::super::super::events::testing::*;
     use super::*;
 
-    fn run(r: &dyn Rule, v: Vec<Ev>) -> Vec<Hit> {
-        r.detect(&events(v), &Context::default(), &Params::defaults(r.meta()))
-    }
     fn del(n: usize, min: usize) -> Ev {
         ev(
             &format!("2024-05-01T10:{min:02}:{:02}Z", n % 60),

@@ -391,13 +391,9 @@ impl Rule for VaultRecovery {
 
 #[cfg(test)]
 mod tests {
-    use super::super::super::events::Ev;
+
     use super::super::super::events::testing::*;
     use super::*;
-
-    fn run(r: &dyn Rule, v: Vec<Ev>) -> Vec<Hit> {
-        r.detect(&events(v), &Context::default(), &Params::defaults(r.meta()))
-    }
 
     #[test]
     fn disk_export() {

@@ -448,9 +448,6 @@ mod tests {
     use super::super::super::events::testing::*;
     use super::*;
 
-    fn run(r: &dyn Rule, v: Vec<Ev>) -> Vec<Hit> {
-        r.detect(&events(v), &Context::default(), &Params::defaults(r.meta()))
-    }
     const AA: &str =
         "/subscriptions/s1/resourceGroups/rg/providers/Microsoft.Automation/automationAccounts/aa1";
 

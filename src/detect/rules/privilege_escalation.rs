@@ -517,9 +517,6 @@ mod tests {
     use super::super::super::events::testing::*;
     use super::*;
 
-    fn run(r: &dyn Rule, v: Vec<Ev>) -> Vec<Hit> {
-        r.detect(&events(v), &Context::default(), &Params::defaults(r.meta()))
-    }
     const RA: &str = "Microsoft.Authorization/roleAssignments/write";
     fn ra_body(role: &str, ptype: &str, scope: &str) -> String {
         format!(
