@@ -43,15 +43,69 @@ pub enum Command {
 pub struct ScanArgs {
     #[command(flatten)]
     pub read: ReadArgs,
-    /// Output folder (findings.json, rejects.jsonl).
+    /// Output folder: findings.json, report.html, timeline.csv, evidence/,
+    /// evidence.parquet, rejects.jsonl, manifest.json. Without it, the
+    /// findings go to stdout (see --format).
     #[arg(short, long, value_name = "DIR")]
-    pub output: PathBuf,
+    pub output: Option<PathBuf>,
+    /// What to print on stdout when there is no output folder.
+    #[arg(long, value_enum, default_value = "table")]
+    pub format: ScanFormat,
+    /// Report only findings of this severity or higher.
+    #[arg(long, value_enum, value_name = "SEVERITY")]
+    pub min_severity: Option<MinSeverity>,
+    /// Colours in the terminal table: auto (only on a terminal, not with NO_COLOR), always, never.
+    #[arg(long, value_enum, default_value = "auto")]
+    pub color: ColorChoice,
     /// Rule parameters and switches (TOML; see `armhunt rules show ID`).
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
     /// Write into an output folder that is not empty.
     #[arg(long)]
     pub force: bool,
+    /// Where rejected records go when there is no output folder (JSON
+    /// Lines; only written when there are any).
+    #[arg(long, value_name = "FILE", default_value = "armhunt-rejects.jsonl")]
+    pub rejects: PathBuf,
+}
+
+/// What `scan` prints on stdout without `-o`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum ScanFormat {
+    /// A compact table of the findings and the actors by risk.
+    Table,
+    /// The findings.json document.
+    Json,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum ColorChoice {
+    Auto,
+    Always,
+    Never,
+}
+
+/// `--min-severity` values.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum MinSeverity {
+    Informational,
+    Low,
+    Medium,
+    High,
+    Critical,
+}
+
+impl From<MinSeverity> for crate::detect::Severity {
+    fn from(m: MinSeverity) -> Self {
+        use crate::detect::Severity as S;
+        match m {
+            MinSeverity::Informational => S::Informational,
+            MinSeverity::Low => S::Low,
+            MinSeverity::Medium => S::Medium,
+            MinSeverity::High => S::High,
+            MinSeverity::Critical => S::Critical,
+        }
+    }
 }
 
 #[derive(Args, Debug)]
@@ -371,30 +425,36 @@ fn rules(a: RulesArgs) -> Result<()> {
 
 fn scan(a: ScanArgs) -> Result<()> {
     use crate::detect::{self, Config, Severity};
+    use crate::report::{folder, manifest};
+    let start = manifest::Start::now();
     let opts = a.read.options()?;
-    let config = match &a.config {
-        Some(p) => Config::load(p)?,
-        None => Config::default(),
-    };
-    if a.output.exists() {
-        let non_empty = std::fs::read_dir(&a.output)
-            .map_err(|e| Error::io(&a.output, e))?
-            .next()
-            .is_some();
-        if non_empty && !a.force {
-            return Err(usage(
-                "--output",
-                format!(
-                    "{} is not empty; pass --force to write into it",
-                    a.output.display()
-                ),
-            ));
+    let (config, config_file) = match &a.config {
+        Some(p) => {
+            let bytes = std::fs::read(p).map_err(|e| Error::io(p, e))?;
+            (
+                Config::load(p)?,
+                Some(manifest::AuxFile {
+                    path: p.display().to_string(),
+                    sha256: crate::input::sha256_hex(&bytes),
+                }),
+            )
         }
+        None => (Config::default(), None),
+    };
+    if let Some(dir) = &a.output {
+        folder::prepare(dir, a.force)?;
     }
-    std::fs::create_dir_all(&a.output).map_err(|e| Error::io(&a.output, e))?;
     set_threads(a.read.threads)?;
-    let sources = input::discover(&a.read.paths)?;
-    let mut rejects = RejectsWriter::create(&a.output.join("rejects.jsonl"))?;
+    let mut sources = input::discover(&a.read.paths)?;
+    // Never read our own output folder back as input (its evidence files
+    // are Activity Log records).
+    if let Some(dir) = a.output.as_ref().and_then(|d| d.canonicalize().ok()) {
+        sources.retain(|s| !s.path.canonicalize().is_ok_and(|p| p.starts_with(&dir)));
+    }
+    let mut rejects = match &a.output {
+        Some(dir) => RejectsWriter::create(&dir.join("rejects.jsonl"))?,
+        None => RejectsWriter::lazy(&a.rejects),
+    };
     let progress = a.read.progress("scan");
     let mut frames = ingest::CollectFrames::default();
     let report = ingest::run(
@@ -406,10 +466,11 @@ fn scan(a: ScanArgs) -> Result<()> {
     )?;
     rejects.finish()?;
     let frame = frames.into_frame()?;
-    let doc = detect::run(&frame, &config)?;
-    let path = a.output.join("findings.json");
-    let text = serde_json::to_string_pretty(&doc).expect("findings serialise");
-    std::fs::write(&path, text + "\n").map_err(|e| Error::io(&path, e))?;
+    let mut doc = detect::run(&frame, &config)?;
+    let min_severity = a.min_severity.map(Severity::from);
+    if let Some(m) = min_severity {
+        doc.retain_min_severity(m);
+    }
     for e in &doc.rule_errors {
         eprintln!(
             "armhunt: rule {} failed: {}",
@@ -417,12 +478,68 @@ fn scan(a: ScanArgs) -> Result<()> {
             term_safe(&e.error)
         );
     }
+    let Some(dir) = &a.output else {
+        let text = match a.format {
+            ScanFormat::Json => folder::findings_json(&doc),
+            ScanFormat::Table => {
+                use std::io::IsTerminal;
+                let tty = std::io::stdout().is_terminal();
+                let colours = match a.color {
+                    ColorChoice::Always => true,
+                    ColorChoice::Never => false,
+                    ColorChoice::Auto => tty && std::env::var_os("NO_COLOR").is_none(),
+                };
+                let width = tty.then(|| {
+                    std::env::var("COLUMNS")
+                        .ok()
+                        .and_then(|c| c.parse().ok())
+                        .unwrap_or(160)
+                });
+                crate::report::table::render(&doc, colours, width)
+            }
+        };
+        if rejects.written() && !a.read.quiet {
+            eprintln!(
+                "armhunt: {} records rejected; they are in {}",
+                rejects.count,
+                rejects.path().display()
+            );
+        }
+        return write_stdout(&text);
+    };
+    let evidence = crate::report::evidence::collect(&frame, &doc, &sources, opts.max_decompressed)?;
+    let histogram = crate::report::html::Histogram::of(&frame)?;
+    drop(frame);
+    let rules_run = doc.rules_run.len();
+    let run = folder::Run {
+        doc: &doc,
+        evidence: &evidence,
+        ingest: &report,
+        sources: &sources,
+        histogram: &histogram,
+        rules_run,
+        min_severity,
+        rejects: rejects.count,
+    };
+    let outputs = folder::write(dir, &run)?;
+    let options = manifest::Options {
+        threads: a.read.threads,
+        day_first: a.read.day_first,
+        max_decompressed: opts.max_decompressed,
+        min_severity: min_severity.map(Severity::as_str),
+        config_file,
+    };
+    let rules = manifest::rule_runs(&config, &doc);
+    let m = start.finish(options, rules, &doc, &report, outputs);
+    let mpath = dir.join("manifest.json");
+    let text = serde_json::to_string_pretty(&m).expect("manifest serialises") + "\n";
+    std::fs::write(&mpath, text).map_err(|e| Error::io(&mpath, e))?;
     if !a.read.quiet {
         let t = report.totals;
         let count = |s: Severity| doc.findings.iter().filter(|f| f.severity == s).count();
         eprintln!(
-            "{}: {} findings (critical {}, high {}, medium {}, low {}, informational {}) from {} records ({} rejected, {} duplicates) by {} rules",
-            path.display(),
+            "{}: {} findings (critical {}, high {}, medium {}, low {}, informational {}) from {} records ({} rejected, {} duplicates) by {} rules; open {}",
+            dir.display(),
             doc.findings.len(),
             count(Severity::Critical),
             count(Severity::High),
@@ -432,7 +549,8 @@ fn scan(a: ScanArgs) -> Result<()> {
             t.records_kept,
             t.rejected,
             t.duplicates,
-            doc.rules_run.len()
+            rules_run,
+            dir.join("report.html").display()
         );
         for s in doc.storylines.iter().take(5) {
             eprintln!(

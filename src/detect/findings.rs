@@ -64,6 +64,9 @@ pub struct Finding {
     pub why: String,
     pub guidance: String,
     pub evidence_event_ids: Vec<String>,
+    /// Frame rows of the evidence, in the order of `evidence_event_ids`.
+    #[serde(skip)]
+    pub evidence_rows: Vec<u64>,
     #[serde(skip)]
     pub actor_key: String,
     #[serde(skip)]
@@ -164,6 +167,7 @@ fn finding(meta: &'static RuleMeta, hit: &Hit, ev: &[Ev]) -> Finding {
         why: hit.why.clone(),
         guidance: meta.guidance.into(),
         evidence_event_ids: evs.iter().map(|e| e.event_id.clone()).collect(),
+        evidence_rows: evs.iter().map(|e| e.row).collect(),
         actor_key,
         first_us,
         last_us,
@@ -203,16 +207,39 @@ pub fn build(runs: Vec<(&'static RuleMeta, Vec<Hit>, Vec<Ev>)>) -> FindingsDoc {
                 &b.evidence_event_ids,
             ))
     });
-    for (i, f) in findings.iter_mut().enumerate() {
-        f.id = format!("F{:04}", i + 1);
-    }
-    let storylines = storylines(&findings);
-    FindingsDoc {
+    let mut doc = FindingsDoc {
         schema_version: SCHEMA_VERSION,
         rules_run,
         rule_errors: Vec::new(),
         findings,
-        storylines,
+        storylines: Vec::new(),
+    };
+    doc.number();
+    doc
+}
+
+impl FindingsDoc {
+    /// Numbers the findings in their order and rebuilds the storylines.
+    fn number(&mut self) {
+        for (i, f) in self.findings.iter_mut().enumerate() {
+            f.id = format!("F{:04}", i + 1);
+        }
+        self.storylines = storylines(&self.findings);
+    }
+
+    /// Keeps only findings of at least `min` severity (numbered anew, so
+    /// the ids of one run are contiguous); each rule's count follows.
+    pub fn retain_min_severity(&mut self, min: Severity) {
+        self.findings.retain(|f| f.severity >= min);
+        for r in &mut self.rules_run {
+            r.findings = self.findings.iter().filter(|f| f.rule_id == r.id).count();
+        }
+        self.number();
+    }
+
+    /// The earliest and latest evidence time of a finding, in microseconds.
+    pub fn span_us(f: &Finding) -> (i64, i64) {
+        (f.first_us, f.last_us)
     }
 }
 

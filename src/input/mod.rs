@@ -161,7 +161,7 @@ impl fmt::Display for LoadError {
     }
 }
 
-fn sha256_hex(b: &[u8]) -> String {
+pub fn sha256_hex(b: &[u8]) -> String {
     hex::encode(Sha256::digest(b))
 }
 

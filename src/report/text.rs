@@ -17,6 +17,16 @@ pub fn term_safe(s: &str) -> String {
     out
 }
 
+/// Neutralises a CSV cell against formula injection: a cell that a
+/// spreadsheet would read as a formula (`=`, `+`, `-`, `@`, tab, carriage
+/// return first) gets a leading `'`, which spreadsheets show as text.
+pub fn csv_safe(s: &str) -> std::borrow::Cow<'_, str> {
+    match s.as_bytes().first() {
+        Some(b'=' | b'+' | b'-' | b'@' | b'\t' | b'\r') => format!("'{s}").into(),
+        _ => s.into(),
+    }
+}
+
 /// `1536` → `1.5 KiB`.
 pub fn human_bytes(n: u64) -> String {
     const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
@@ -53,6 +63,23 @@ pub fn parse_size(s: &str) -> Option<u64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn formula_cells_are_neutralised() {
+        for f in [
+            "=HYPERLINK(\"http://x\")",
+            "+1",
+            "-2+3",
+            "@SUM(A1)",
+            "\tx",
+            "\rx",
+        ] {
+            assert_eq!(csv_safe(f), format!("'{f}"));
+        }
+        for s in ["mallory@contoso.com", "2024-01-01", "", "a=b"] {
+            assert_eq!(csv_safe(s), s);
+        }
+    }
 
     #[test]
     fn escapes_controls() {
