@@ -217,11 +217,10 @@ impl<'a> Candidates<'a> {
     /// [`new`]: Candidates::new
     pub fn events(&self, filter: &OpFilter) -> Events<'a> {
         let wanted: Vec<bool> = self.ops.iter().map(|o| filter.matches(o)).collect();
-        self.rows
-            .iter()
-            .filter(|(_, o)| wanted[*o as usize])
-            .map(|&(row, _)| self.ev(row as usize))
-            .collect()
+        let mine = || self.rows.iter().filter(|(_, o)| wanted[*o as usize]);
+        let mut out = Vec::with_capacity(mine().count());
+        out.extend(mine().map(|&(row, _)| self.ev(row as usize)));
+        out
     }
 
     fn ev(&self, i: usize) -> Ev<'a> {

@@ -173,6 +173,30 @@ pub struct RuleError {
     pub error: String,
 }
 
+/// Keeps only the events `hits` refer to, renumbering the hits (order kept),
+/// so that a rule's other candidates are freed as soon as it is done.
+fn keep_evidence<'a>(evs: Events<'a>, hits: &mut [Hit]) -> Events<'a> {
+    let mut new_index = vec![usize::MAX; evs.len()];
+    for h in hits.iter() {
+        for &i in h.rows.iter().chain(&h.actor_row) {
+            new_index[i] = 0;
+        }
+    }
+    let mut kept = Vec::new();
+    for (e, n) in evs.into_iter().zip(new_index.iter_mut()) {
+        if *n == 0 {
+            *n = kept.len();
+            kept.push(e);
+        }
+    }
+    for h in hits {
+        for i in h.rows.iter_mut().chain(&mut h.actor_row) {
+            *i = new_index[*i];
+        }
+    }
+    kept
+}
+
 /// Runs every enabled rule of the catalog over `frame`, in parallel. A rule
 /// that fails (or panics) is reported and the others go on.
 pub fn run(frame: &DataFrame, config: &Config) -> Result<FindingsDoc> {
@@ -203,18 +227,22 @@ pub fn run_rules(
             let id = r.meta().id;
             let params = config.params(r.meta())?;
             let evs = cands.events(filter);
-            let hits =
-                catch_unwind(AssertUnwindSafe(|| r.detect(&evs, &ctx, &params))).map_err(|p| {
-                    let msg = p
-                        .downcast_ref::<&str>()
-                        .map(|s| s.to_string())
-                        .or_else(|| p.downcast_ref::<String>().cloned())
-                        .unwrap_or_else(|| "panicked".into());
-                    RuleError {
-                        rule_id: id.into(),
-                        error: msg,
-                    }
-                })?;
+            let (hits, evs) = catch_unwind(AssertUnwindSafe(|| {
+                let mut hits = r.detect(&evs, &ctx, &params);
+                let evs = keep_evidence(evs, &mut hits);
+                (hits, evs)
+            }))
+            .map_err(|p| {
+                let msg = p
+                    .downcast_ref::<&str>()
+                    .map(|s| s.to_string())
+                    .or_else(|| p.downcast_ref::<String>().cloned())
+                    .unwrap_or_else(|| "panicked".into());
+                RuleError {
+                    rule_id: id.into(),
+                    error: msg,
+                }
+            })?;
             Ok((i, hits, evs))
         })
         .collect();
