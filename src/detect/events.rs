@@ -2,44 +2,46 @@
 //! helpers rules are built from: logical operations, actor groups, time
 //! clusters, distinct counts, JSON fields of request and response bodies.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 use polars::prelude::*;
 
 use crate::error::Result;
 
-/// One candidate row. Strings are the frame's (lower-cased ids).
+/// One candidate row. Strings are the frame's (lower-cased ids), borrowed
+/// from its columns.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Ev {
+pub struct Ev<'a> {
     /// Row index in the scanned frame.
     pub row: u64,
     /// Microseconds since the epoch, UTC.
     pub time: i64,
-    pub event_id: String,
+    pub event_id: Cow<'a, str>,
     /// `principal_id`, else `caller`.
-    pub actor: String,
-    pub caller: Option<String>,
-    pub principal_id: Option<String>,
-    pub principal_type: Option<String>,
-    pub app_id: Option<String>,
-    pub caller_ip: Option<String>,
-    pub tenant_id: Option<String>,
-    pub subscription_id: Option<String>,
-    pub resource_id: Option<String>,
-    pub resource_group: Option<String>,
-    pub resource_type: Option<String>,
-    pub resource_name: Option<String>,
-    pub operation: String,
-    pub status: Option<String>,
-    pub sub_status: Option<String>,
-    pub correlation_id: Option<String>,
-    pub auth_scope: Option<String>,
-    pub request_body: Option<String>,
-    pub response_body: Option<String>,
+    pub actor: Cow<'a, str>,
+    pub caller: Option<Cow<'a, str>>,
+    pub principal_id: Option<Cow<'a, str>>,
+    pub principal_type: Option<Cow<'a, str>>,
+    pub app_id: Option<Cow<'a, str>>,
+    pub caller_ip: Option<Cow<'a, str>>,
+    pub tenant_id: Option<Cow<'a, str>>,
+    pub subscription_id: Option<Cow<'a, str>>,
+    pub resource_id: Option<Cow<'a, str>>,
+    pub resource_group: Option<Cow<'a, str>>,
+    pub resource_type: Option<Cow<'a, str>>,
+    pub resource_name: Option<Cow<'a, str>>,
+    pub operation: Cow<'a, str>,
+    pub status: Option<Cow<'a, str>>,
+    pub sub_status: Option<Cow<'a, str>>,
+    pub correlation_id: Option<Cow<'a, str>>,
+    pub auth_scope: Option<Cow<'a, str>>,
+    pub request_body: Option<Cow<'a, str>>,
+    pub response_body: Option<Cow<'a, str>>,
 }
 
 /// Candidate rows in time order.
-pub type Events = Vec<Ev>;
+pub type Events<'a> = Vec<Ev<'a>>;
 
 /// What every rule may know about the whole data set.
 #[derive(Clone, Debug, Default)]
@@ -56,30 +58,36 @@ impl Context {
     }
 }
 
-/// Builds the [`Context`] from the frame.
-pub fn context(frame: &DataFrame) -> Result<Context> {
-    let pid = frame.column("principal_id")?.str()?;
-    let caller = frame.column("caller")?.str()?;
-    let time = frame
+fn times(frame: &DataFrame) -> Result<Int64Chunked> {
+    Ok(frame
         .column("time")?
         .as_materialized_series()
         .datetime()?
         .physical()
-        .clone();
-    let mut first_seen = std::collections::HashMap::new();
+        .clone())
+}
+
+/// Builds the [`Context`] from the frame.
+pub fn context(frame: &DataFrame) -> Result<Context> {
+    let pid = frame.column("principal_id")?.str()?;
+    let caller = frame.column("caller")?.str()?;
+    let time = times(frame)?;
+    // Keyed by the frame's strings: only distinct actors are copied.
+    let mut first: PlHashMap<&str, i64> = PlHashMap::new();
     for ((p, c), t) in pid.iter().zip(caller.iter()).zip(time.iter()) {
         let (Some(actor), Some(t)) = (p.or(c), t) else {
             continue;
         };
-        first_seen
-            .entry(actor.to_owned())
-            .and_modify(|f: &mut i64| *f = (*f).min(t))
+        first
+            .entry(actor)
+            .and_modify(|f| *f = (*f).min(t))
             .or_insert(t);
     }
+    let first_seen = first.into_iter().map(|(a, t)| (a.to_owned(), t)).collect();
     Ok(Context { first_seen })
 }
 
-/// The columns rules read (`properties` and `claims` are not copied: no
+/// The columns rules read (`properties` and `claims` are not read: no
 /// rule needs them, and they are most of a record's bytes).
 const COLS: [&str; 19] = [
     "event_id",
@@ -103,46 +111,129 @@ const COLS: [&str; 19] = [
     "response_body",
 ];
 
-/// Evaluates `predicate` over the frame, then reads only the matching rows
-/// (and only the columns rules use), in time order. Nothing is copied but
-/// the candidates.
-pub fn load(frame: &DataFrame, predicate: Expr) -> Result<Events> {
-    let mask = frame
-        .clone()
-        .lazy()
-        .select([predicate.alias("__m")])
-        .collect()?;
-    let mask = mask.column("__m")?.bool()?.clone();
-    let idx: Vec<IdxSize> = mask
-        .iter()
-        .enumerate()
-        .filter(|(_, m)| m.unwrap_or(false))
-        .map(|(i, _)| i as IdxSize)
-        .collect();
-    // Read the selected rows straight from the frame's columns (no gather).
-    let strs: Vec<&StringChunked> = COLS
-        .iter()
-        .map(|c| Ok(frame.column(c)?.str()?))
-        .collect::<Result<_>>()?;
-    let times = frame
-        .column("time")?
-        .as_materialized_series()
-        .datetime()?
-        .physical()
-        .clone();
-    let mut out = Vec::with_capacity(idx.len());
-    for &row in &idx {
-        let i = row as usize;
-        let g = |k: usize| strs[k].get(i).map(str::to_owned);
+/// Which rows a rule looks at: a test of the (lower-case) operation.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum OpFilter {
+    /// The operation is one of these.
+    In(Vec<String>),
+    /// The operation ends with one of these.
+    EndsWith(Vec<String>),
+}
+
+impl OpFilter {
+    pub fn matches(&self, op: &str) -> bool {
+        match self {
+            OpFilter::In(ops) => ops.iter().any(|o| o == op),
+            OpFilter::EndsWith(sfx) => sfx.iter().any(|s| op.ends_with(s.as_str())),
+        }
+    }
+}
+
+/// `operation` equal (case-insensitively; the frame is lower-case) to any of `ops`.
+pub fn op_in(ops: &[&str]) -> OpFilter {
+    assert!(!ops.is_empty(), "at least one operation");
+    OpFilter::In(ops.iter().map(|o| o.to_ascii_lowercase()).collect())
+}
+
+/// `operation` ending with any of `suffixes` (case-insensitively).
+pub fn op_ends_with(suffixes: &[&str]) -> OpFilter {
+    assert!(!suffixes.is_empty(), "at least one suffix");
+    OpFilter::EndsWith(suffixes.iter().map(|s| s.to_ascii_lowercase()).collect())
+}
+
+/// Extension writes on VMs, scale sets and Arc machines.
+pub const EXTENSION_WRITES: [&str; 3] = [
+    "microsoft.compute/virtualmachines/extensions/write",
+    "microsoft.compute/virtualmachinescalesets/extensions/write",
+    "microsoft.hybridcompute/machines/extensions/write",
+];
+
+/// Extension deletions on VMs, scale sets and Arc machines.
+pub const EXTENSION_DELETES: [&str; 3] = [
+    "microsoft.compute/virtualmachines/extensions/delete",
+    "microsoft.compute/virtualmachinescalesets/extensions/delete",
+    "microsoft.hybridcompute/machines/extensions/delete",
+];
+
+/// The frame's rows that some rule looks at, found in one pass over the
+/// operation column and put in time order once; each rule then takes its
+/// own events from them ([`Candidates::events`]) without copying strings.
+pub struct Candidates<'a> {
+    cols: Vec<&'a StringChunked>,
+    times: Int64Chunked,
+    /// The frame's distinct operations; rows refer to them by index.
+    ops: Vec<&'a str>,
+    /// (row, operation index) of every row some filter accepts, by time then row.
+    rows: Vec<(u32, u32)>,
+}
+
+impl<'a> Candidates<'a> {
+    /// The rows of `frame` whose operation one of `filters` accepts.
+    pub fn new(frame: &'a DataFrame, filters: &[OpFilter]) -> Result<Self> {
+        let cols: Vec<&StringChunked> = COLS
+            .iter()
+            .map(|c| Ok(frame.column(c)?.str()?))
+            .collect::<Result<_>>()?;
+        let times = times(frame)?;
+        let mut index: PlHashMap<&'a str, u32> = PlHashMap::new();
+        let mut ops: Vec<&'a str> = Vec::new();
+        let op_col: &'a StringChunked = cols[12];
+        let row_ops: Vec<Option<u32>> = op_col
+            .iter()
+            .map(|o| {
+                o.map(|o| {
+                    *index.entry(o).or_insert_with(|| {
+                        ops.push(o);
+                        (ops.len() - 1) as u32
+                    })
+                })
+            })
+            .collect();
+        let wanted: Vec<bool> = ops
+            .iter()
+            .map(|o| filters.iter().any(|f| f.matches(o)))
+            .collect();
+        let mut keyed: Vec<(i64, u32, u32)> = row_ops
+            .iter()
+            .enumerate()
+            .filter_map(|(i, o)| {
+                let o = (*o)?;
+                wanted[o as usize].then(|| (times.get(i).unwrap_or_default(), i as u32, o))
+            })
+            .collect();
+        keyed.sort_unstable();
+        let rows = keyed.into_iter().map(|(_, i, o)| (i, o)).collect();
+        Ok(Candidates {
+            cols,
+            times,
+            ops,
+            rows,
+        })
+    }
+
+    /// The events whose operation `filter` accepts, in time order (`filter`
+    /// must accept only operations one of the filters given to [`new`] did).
+    ///
+    /// [`new`]: Candidates::new
+    pub fn events(&self, filter: &OpFilter) -> Events<'a> {
+        let wanted: Vec<bool> = self.ops.iter().map(|o| filter.matches(o)).collect();
+        let mine = || self.rows.iter().filter(|(_, o)| wanted[*o as usize]);
+        let mut out = Vec::with_capacity(mine().count());
+        out.extend(mine().map(|&(row, _)| self.ev(row as usize)));
+        out
+    }
+
+    fn ev(&self, i: usize) -> Ev<'a> {
+        let g = |k: usize| self.cols[k].get(i).map(Cow::Borrowed);
         let caller = g(1);
         let principal_id = g(2);
         let actor = principal_id
             .clone()
             .or_else(|| caller.clone())
             .unwrap_or_default();
-        out.push(Ev {
-            row: row as u64,
-            time: times.get(i).unwrap_or_default(),
+        Ev {
+            row: i as u64,
+            time: self.times.get(i).unwrap_or_default(),
             event_id: g(0).unwrap_or_default(),
             actor,
             caller,
@@ -163,54 +254,11 @@ pub fn load(frame: &DataFrame, predicate: Expr) -> Result<Events> {
             auth_scope: g(16),
             request_body: g(17),
             response_body: g(18),
-        });
+        }
     }
-    out.sort_by_key(|e| (e.time, e.row));
-    Ok(out)
 }
 
-/// `operation` equal (case-insensitively; the frame is lower-case) to any of `ops`.
-pub fn op_in(ops: &[&str]) -> Expr {
-    let mut it = ops.iter();
-    let first = it.next().expect("at least one operation");
-    it.fold(
-        col("operation").eq(lit(first.to_ascii_lowercase())),
-        |acc, o| acc.or(col("operation").eq(lit(o.to_ascii_lowercase()))),
-    )
-}
-
-/// Extension writes on VMs, scale sets and Arc machines.
-pub const EXTENSION_WRITES: [&str; 3] = [
-    "microsoft.compute/virtualmachines/extensions/write",
-    "microsoft.compute/virtualmachinescalesets/extensions/write",
-    "microsoft.hybridcompute/machines/extensions/write",
-];
-
-/// Extension deletions on VMs, scale sets and Arc machines.
-pub const EXTENSION_DELETES: [&str; 3] = [
-    "microsoft.compute/virtualmachines/extensions/delete",
-    "microsoft.compute/virtualmachinescalesets/extensions/delete",
-    "microsoft.hybridcompute/machines/extensions/delete",
-];
-
-/// `operation` ending with any of `suffixes` (lower-case). Slower than
-/// [`op_in`]: use it only where the operations cannot be listed.
-pub fn op_ends_with(suffixes: &[&str]) -> Expr {
-    let mut it = suffixes.iter();
-    let first = it.next().expect("at least one suffix");
-    it.fold(
-        col("operation")
-            .str()
-            .ends_with(lit(first.to_ascii_lowercase())),
-        |acc, s| {
-            acc.or(col("operation")
-                .str()
-                .ends_with(lit(s.to_ascii_lowercase())))
-        },
-    )
-}
-
-impl Ev {
+impl Ev<'_> {
     pub fn failed(&self) -> bool {
         self.status.as_deref() == Some("failed")
     }
@@ -281,14 +329,13 @@ pub struct Op {
 
 /// Groups events into logical operations (in order of their first record).
 pub fn logical_ops(ev: &[Ev], idx: &[usize]) -> Vec<Op> {
-    let mut by_key: std::collections::HashMap<(&str, &str, &str), usize> =
-        std::collections::HashMap::new();
+    let mut by_key: PlHashMap<(&str, &str, &str), usize> = PlHashMap::new();
     let mut ops: Vec<Op> = Vec::new();
     for &i in idx {
         let e = &ev[i];
         let slot = e.correlation_id.as_ref().map(|c| {
             *by_key
-                .entry((c.as_str(), e.operation.as_str(), e.target()))
+                .entry((&**c, &*e.operation, e.target()))
                 .or_insert(ops.len())
         });
         match slot {
@@ -327,10 +374,10 @@ pub fn ok_ops_by_actor(ev: &[Ev]) -> Vec<Vec<Op>> {
 
 /// Event indices grouped by actor, each group in time order; groups in
 /// order of actor.
-pub fn by_actor(ev: &[Ev]) -> BTreeMap<&str, Vec<usize>> {
+pub fn by_actor<'e>(ev: &'e [Ev<'_>]) -> BTreeMap<&'e str, Vec<usize>> {
     let mut m: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
     for (i, e) in ev.iter().enumerate() {
-        m.entry(e.actor.as_str()).or_default().push(i);
+        m.entry(&*e.actor).or_default().push(i);
     }
     m
 }
@@ -409,21 +456,22 @@ pub mod testing {
     use crate::normalize::time::parse_time;
 
     /// An event at `t` (RFC 3339) by `actor` doing `op` on `resource_id`.
-    pub fn ev(t: &str, actor: &str, op: &str, resource_id: &str) -> Ev {
+    pub fn ev(t: &str, actor: &str, op: &str, resource_id: &str) -> Ev<'static> {
         let parts = crate::normalize::values::parse_resource_id(resource_id);
+        let lower = |s: &str| -> Cow<'static, str> { Cow::Owned(s.to_ascii_lowercase()) };
         Ev {
             time: parse_time(t, false).unwrap(),
-            event_id: format!("{t}/{op}/{resource_id}"),
-            actor: actor.to_ascii_lowercase(),
-            caller: Some(actor.to_ascii_lowercase()),
-            operation: op.to_ascii_lowercase(),
+            event_id: format!("{t}/{op}/{resource_id}").into(),
+            actor: lower(actor),
+            caller: Some(lower(actor)),
+            operation: lower(op),
             status: Some("succeeded".into()),
-            resource_id: Some(resource_id.to_ascii_lowercase()),
-            resource_group: parts.resource_group.map(str::to_ascii_lowercase),
-            resource_type: parts.rtype.map(|t| t.to_ascii_lowercase()),
-            resource_name: parts.name.map(str::to_ascii_lowercase),
-            subscription_id: parts.subscription.map(str::to_ascii_lowercase),
-            correlation_id: Some(format!("corr-{t}-{op}-{resource_id}")),
+            resource_id: Some(lower(resource_id)),
+            resource_group: parts.resource_group.map(lower),
+            resource_type: parts.rtype.map(|t| lower(&t)),
+            resource_name: parts.name.map(lower),
+            subscription_id: parts.subscription.map(lower),
+            correlation_id: Some(format!("corr-{t}-{op}-{resource_id}").into()),
             ..Ev::default()
         }
     }
@@ -437,35 +485,35 @@ pub mod testing {
         fn app(self, a: &str) -> Self;
     }
 
-    impl EvExt for Ev {
+    impl EvExt for Ev<'_> {
         fn status(mut self, s: &str) -> Self {
-            self.status = Some(s.into());
+            self.status = Some(s.to_owned().into());
             self
         }
         fn corr(mut self, c: &str) -> Self {
-            self.correlation_id = Some(c.into());
+            self.correlation_id = Some(c.to_owned().into());
             self
         }
         fn request(mut self, body: &str) -> Self {
-            self.request_body = Some(body.into());
+            self.request_body = Some(body.to_owned().into());
             self
         }
         fn response(mut self, body: &str) -> Self {
-            self.response_body = Some(body.into());
+            self.response_body = Some(body.to_owned().into());
             self
         }
         fn ptype(mut self, t: &str) -> Self {
-            self.principal_type = Some(t.into());
+            self.principal_type = Some(t.to_owned().into());
             self
         }
         fn app(mut self, a: &str) -> Self {
-            self.app_id = Some(a.into());
+            self.app_id = Some(a.to_owned().into());
             self
         }
     }
 
     /// Runs `r` with its default parameters and no context over `v`.
-    pub fn run(r: &dyn crate::detect::Rule, v: Vec<Ev>) -> Vec<crate::detect::Hit> {
+    pub fn run(r: &dyn crate::detect::Rule, v: Vec<Ev<'_>>) -> Vec<crate::detect::Hit> {
         let meta = r.meta();
         r.detect(
             &events(v),
@@ -475,7 +523,7 @@ pub mod testing {
     }
 
     /// Events sorted by time with row numbers, as the engine hands them over.
-    pub fn events(mut v: Vec<Ev>) -> Events {
+    pub fn events(mut v: Vec<Ev<'_>>) -> Events<'_> {
         v.sort_by_key(|e| e.time);
         for (i, e) in v.iter_mut().enumerate() {
             e.row = i as u64;

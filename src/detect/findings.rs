@@ -107,17 +107,17 @@ pub struct FindingsDoc {
     pub storylines: Vec<Storyline>,
 }
 
-fn sorted_set<'a>(it: impl Iterator<Item = Option<&'a String>>) -> Vec<String> {
+fn sorted_set<'a>(it: impl Iterator<Item = Option<&'a str>>) -> Vec<String> {
     it.flatten()
         .filter(|s| !s.is_empty())
-        .cloned()
+        .map(str::to_owned)
         .collect::<BTreeSet<_>>()
         .into_iter()
         .collect()
 }
 
-fn first_some<'a>(evs: &[&'a Ev], f: impl Fn(&'a Ev) -> Option<&'a String>) -> Option<String> {
-    evs.iter().find_map(|e| f(e)).cloned()
+fn first_some<'a>(evs: &[&'a Ev<'a>], f: impl Fn(&'a Ev<'a>) -> Option<&'a str>) -> Option<String> {
+    evs.iter().find_map(|e| f(e)).map(str::to_owned)
 }
 
 fn finding(meta: &'static RuleMeta, hit: &Hit, ev: &[Ev]) -> Finding {
@@ -137,15 +137,18 @@ fn finding(meta: &'static RuleMeta, hit: &Hit, ev: &[Ev]) -> Finding {
         }
         None => evs.clone(),
     };
-    let app_id = first_some(&mine, |e| e.app_id.as_ref());
+    let app_id = first_some(&mine, |e| e.app_id.as_deref());
     let actor = Actor {
-        caller: first_some(&mine, |e| e.caller.as_ref()),
-        principal_id: first_some(&mine, |e| e.principal_id.as_ref()),
-        principal_type: first_some(&mine, |e| e.principal_type.as_ref()),
+        caller: first_some(&mine, |e| e.caller.as_deref()),
+        principal_id: first_some(&mine, |e| e.principal_id.as_deref()),
+        principal_type: first_some(&mine, |e| e.principal_type.as_deref()),
         app_name: app_id.as_deref().and_then(app_name).map(str::to_owned),
         app_id,
     };
-    let actor_key = mine.first().map(|e| e.actor.clone()).unwrap_or_default();
+    let actor_key = mine
+        .first()
+        .map(|e| e.actor.to_string())
+        .unwrap_or_default();
     Finding {
         id: String::new(),
         rule_id: meta.id.into(),
@@ -157,16 +160,16 @@ fn finding(meta: &'static RuleMeta, hit: &Hit, ev: &[Ev]) -> Finding {
         techniques: meta.techniques.iter().map(|s| s.to_string()).collect(),
         defender_alerts: meta.defender_alerts.iter().map(|s| s.to_string()).collect(),
         actor,
-        caller_ips: sorted_set(evs.iter().map(|e| e.caller_ip.as_ref())),
-        subscriptions: sorted_set(evs.iter().map(|e| e.subscription_id.as_ref())),
-        resources: sorted_set(evs.iter().map(|e| e.resource_id.as_ref())),
-        operations: sorted_set(evs.iter().map(|e| Some(&e.operation))),
+        caller_ips: sorted_set(evs.iter().map(|e| e.caller_ip.as_deref())),
+        subscriptions: sorted_set(evs.iter().map(|e| e.subscription_id.as_deref())),
+        resources: sorted_set(evs.iter().map(|e| e.resource_id.as_deref())),
+        operations: sorted_set(evs.iter().map(|e| Some(&*e.operation))),
         first_seen: format_micros(first_us),
         last_seen: format_micros(last_us),
         count: logical_ops(ev, &rows).len(),
         why: hit.why.clone(),
         guidance: meta.guidance.into(),
-        evidence_event_ids: evs.iter().map(|e| e.event_id.clone()).collect(),
+        evidence_event_ids: evs.iter().map(|e| e.event_id.to_string()).collect(),
         evidence_rows: evs.iter().map(|e| e.row).collect(),
         actor_key,
         first_us,

@@ -1,9 +1,10 @@
 //! Detection: the rule model, the engine that runs the catalog over the
 //! canonical frame in parallel, and the findings it produces.
 //!
-//! A rule is data-like metadata ([`RuleMeta`]) plus two pieces of logic: a
-//! polars predicate that selects the rows it looks at (`candidates`), and a
-//! `detect` step over those rows (in time order) that returns hits. Event
+//! A rule is data-like metadata ([`RuleMeta`]) plus two pieces of logic: the
+//! operations whose rows it looks at (`candidates`), and a `detect` step over
+//! those rows (in time order, strings borrowed from the frame) that returns
+//! hits. One pass over the frame finds the rows of every rule. Event
 //! rules judge one row at a time; burst rules count (distinct) things per
 //! actor in a window; sequence rules look for A then B by the same actor or
 //! on the same resource. The helpers for all three are in [`events`].
@@ -16,12 +17,12 @@ mod rules;
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
-use polars::prelude::*;
+use polars::prelude::DataFrame;
 use rayon::prelude::*;
 use serde::Serialize;
 
 pub use config::{Config, Params};
-pub use events::{Context, Ev, Events};
+pub use events::{Candidates, Context, Ev, Events, OpFilter};
 pub use findings::{Finding, FindingsDoc};
 
 use crate::error::Result;
@@ -159,10 +160,10 @@ impl Hit {
 /// A rule of the catalog.
 pub trait Rule: Send + Sync {
     fn meta(&self) -> &'static RuleMeta;
-    /// The rows this rule looks at, as a predicate over the canonical frame.
-    fn candidates(&self) -> Expr;
+    /// The rows this rule looks at, by their operation.
+    fn candidates(&self) -> OpFilter;
     /// Finds hits among the candidate rows (sorted by time).
-    fn detect(&self, ev: &Events, ctx: &Context, p: &Params) -> Vec<Hit>;
+    fn detect(&self, ev: &Events<'_>, ctx: &Context, p: &Params) -> Vec<Hit>;
 }
 
 /// A rule that could not run, and why.
@@ -170,6 +171,30 @@ pub trait Rule: Send + Sync {
 pub struct RuleError {
     pub rule_id: String,
     pub error: String,
+}
+
+/// Keeps only the events `hits` refer to, renumbering the hits (order kept),
+/// so that a rule's other candidates are freed as soon as it is done.
+fn keep_evidence<'a>(evs: Events<'a>, hits: &mut [Hit]) -> Events<'a> {
+    let mut new_index = vec![usize::MAX; evs.len()];
+    for h in hits.iter() {
+        for &i in h.rows.iter().chain(&h.actor_row) {
+            new_index[i] = 0;
+        }
+    }
+    let mut kept = Vec::new();
+    for (e, n) in evs.into_iter().zip(new_index.iter_mut()) {
+        if *n == 0 {
+            *n = kept.len();
+            kept.push(e);
+        }
+    }
+    for h in hits {
+        for i in h.rows.iter_mut().chain(&mut h.actor_row) {
+            *i = new_index[*i];
+        }
+    }
+    kept
 }
 
 /// Runs every enabled rule of the catalog over `frame`, in parallel. A rule
@@ -185,30 +210,39 @@ pub fn run_rules(
     config: &Config,
 ) -> Result<FindingsDoc> {
     let ctx = events::context(frame)?;
-    type Outcome = std::result::Result<(usize, Vec<Hit>, Events), RuleError>;
-    let outcomes: Vec<Outcome> = rules
-        .par_iter()
+    // One pass over the frame finds every enabled rule's rows.
+    let filters: Vec<(usize, OpFilter)> = rules
+        .iter()
         .enumerate()
         .filter(|(_, r)| config.enabled(r.meta().id))
-        .map(|(i, r)| {
+        .map(|(i, r)| (i, r.candidates()))
+        .collect();
+    let all: Vec<OpFilter> = filters.iter().map(|(_, f)| f.clone()).collect();
+    let cands = Candidates::new(frame, &all)?;
+    type Outcome<'a> = std::result::Result<(usize, Vec<Hit>, Events<'a>), RuleError>;
+    let outcomes: Vec<Outcome> = filters
+        .par_iter()
+        .map(|(i, filter)| {
+            let (i, r) = (*i, &rules[*i]);
             let id = r.meta().id;
             let params = config.params(r.meta())?;
-            let evs = events::load(frame, r.candidates()).map_err(|e| RuleError {
-                rule_id: id.into(),
-                error: e.to_string(),
+            let evs = cands.events(filter);
+            let (hits, evs) = catch_unwind(AssertUnwindSafe(|| {
+                let mut hits = r.detect(&evs, &ctx, &params);
+                let evs = keep_evidence(evs, &mut hits);
+                (hits, evs)
+            }))
+            .map_err(|p| {
+                let msg = p
+                    .downcast_ref::<&str>()
+                    .map(|s| s.to_string())
+                    .or_else(|| p.downcast_ref::<String>().cloned())
+                    .unwrap_or_else(|| "panicked".into());
+                RuleError {
+                    rule_id: id.into(),
+                    error: msg,
+                }
             })?;
-            let hits =
-                catch_unwind(AssertUnwindSafe(|| r.detect(&evs, &ctx, &params))).map_err(|p| {
-                    let msg = p
-                        .downcast_ref::<&str>()
-                        .map(|s| s.to_string())
-                        .or_else(|| p.downcast_ref::<String>().cloned())
-                        .unwrap_or_else(|| "panicked".into());
-                    RuleError {
-                        rule_id: id.into(),
-                        error: msg,
-                    }
-                })?;
             Ok((i, hits, evs))
         })
         .collect();
@@ -253,10 +287,10 @@ mod tests {
         fn meta(&self) -> &'static RuleMeta {
             &BROKEN
         }
-        fn candidates(&self) -> Expr {
-            lit(true)
+        fn candidates(&self) -> OpFilter {
+            events::op_ends_with(&[""])
         }
-        fn detect(&self, _ev: &Events, _ctx: &Context, _p: &Params) -> Vec<Hit> {
+        fn detect(&self, _ev: &Events<'_>, _ctx: &Context, _p: &Params) -> Vec<Hit> {
             panic!("this rule is broken")
         }
     }

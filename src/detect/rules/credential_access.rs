@@ -2,13 +2,11 @@
 
 use std::collections::BTreeSet;
 
-use polars::prelude::*;
-
 use super::super::events::{
     EXTENSION_WRITES, Ev, Events, distinct_burst, human_duration, jpath, jtext, logical_ops, op_in,
 };
 use super::super::{
-    Confidence, Context, Hit, ParamKind, ParamSpec, Params, Rule, RuleMeta, Severity,
+    Confidence, Context, Hit, OpFilter, ParamKind, ParamSpec, Params, Rule, RuleMeta, Severity,
 };
 use super::{Judgement, event_hits, id_through};
 
@@ -70,10 +68,10 @@ impl Rule for StorageKeySweep {
     fn meta(&self) -> &'static RuleMeta {
         &STORAGE_KEY_SWEEP
     }
-    fn candidates(&self) -> Expr {
+    fn candidates(&self) -> OpFilter {
         op_in(&STORAGE_LISTKEYS)
     }
-    fn detect(&self, ev: &Events, _ctx: &Context, p: &Params) -> Vec<Hit> {
+    fn detect(&self, ev: &Events<'_>, _ctx: &Context, p: &Params) -> Vec<Hit> {
         let n = p.count("min_accounts");
         let w = p.window("window");
         let mut hits = Vec::new();
@@ -88,7 +86,13 @@ impl Rule for StorageKeySweep {
             for burst in distinct_burst(&ok, account, n, w) {
                 let accounts: BTreeSet<String> = burst
                     .iter()
-                    .map(|o| ev[o.rows[0]].resource_name.clone().unwrap_or_default())
+                    .map(|o| {
+                        ev[o.rows[0]]
+                            .resource_name
+                            .as_deref()
+                            .unwrap_or_default()
+                            .to_owned()
+                    })
                     .collect();
                 let (t0, t1) = (burst[0].time, burst[burst.len() - 1].time);
                 let failed = ops
@@ -205,10 +209,10 @@ impl Rule for CredentialHarvest {
     fn meta(&self) -> &'static RuleMeta {
         &CREDENTIAL_HARVEST
     }
-    fn candidates(&self) -> Expr {
+    fn candidates(&self) -> OpFilter {
         op_in(&CREDENTIAL_FAMILY)
     }
-    fn detect(&self, ev: &Events, _ctx: &Context, p: &Params) -> Vec<Hit> {
+    fn detect(&self, ev: &Events<'_>, _ctx: &Context, p: &Params) -> Vec<Hit> {
         let (k, np, w) = (
             p.count("min_operations"),
             p.count("min_providers"),
@@ -220,11 +224,9 @@ impl Rule for CredentialHarvest {
                 .into_iter()
                 .filter(|o| !o.failed)
                 .collect();
-            for burst in distinct_burst(&ops, |o| ev[o.rows[0]].operation.clone(), k, w) {
-                let opnames: BTreeSet<&str> = burst
-                    .iter()
-                    .map(|o| ev[o.rows[0]].operation.as_str())
-                    .collect();
+            for burst in distinct_burst(&ops, |o| ev[o.rows[0]].operation.to_string(), k, w) {
+                let opnames: BTreeSet<&str> =
+                    burst.iter().map(|o| &*ev[o.rows[0]].operation).collect();
                 let providers: BTreeSet<&str> = opnames
                     .iter()
                     .map(|o| o.split('/').next().unwrap_or(""))
@@ -332,13 +334,13 @@ impl Rule for KeyVaultPolicy {
     fn meta(&self) -> &'static RuleMeta {
         &KEY_VAULT_POLICY
     }
-    fn candidates(&self) -> Expr {
+    fn candidates(&self) -> OpFilter {
         op_in(&[
             "microsoft.keyvault/vaults/accesspolicies/write",
             "microsoft.keyvault/vaults/write",
         ])
     }
-    fn detect(&self, ev: &Events, _ctx: &Context, p: &Params) -> Vec<Hit> {
+    fn detect(&self, ev: &Events<'_>, _ctx: &Context, p: &Params) -> Vec<Hit> {
         let w = p.window("window");
         let mut hits = Vec::new();
         // Self-grants, one event at a time.
@@ -432,7 +434,7 @@ pub fn extension_type(e: &Ev) -> String {
             return jtext(t).to_ascii_lowercase();
         }
     }
-    e.resource_name.clone().unwrap_or_default()
+    e.resource_name.as_deref().unwrap_or_default().to_owned()
 }
 
 /// The public settings of an extension write (from either body).
@@ -446,10 +448,10 @@ impl Rule for VmAccessReset {
     fn meta(&self) -> &'static RuleMeta {
         &VM_ACCESS_RESET
     }
-    fn candidates(&self) -> Expr {
+    fn candidates(&self) -> OpFilter {
         op_in(&EXTENSION_WRITES)
     }
-    fn detect(&self, ev: &Events, _ctx: &Context, p: &Params) -> Vec<Hit> {
+    fn detect(&self, ev: &Events<'_>, _ctx: &Context, p: &Params) -> Vec<Hit> {
         event_hits(ev, p.window("window"), false, |e| {
             let t = extension_type(e);
             if !t.contains("vmaccess") {

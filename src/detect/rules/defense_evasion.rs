@@ -1,11 +1,9 @@
 //! Defense evasion: antimalware and Defender for Cloud weakened, logging
 //! and alerting removed.
 
-use polars::prelude::*;
-
 use super::super::events::{EXTENSION_DELETES, EXTENSION_WRITES, Ev, Events, jpath, jtext, op_in};
 use super::super::{
-    Confidence, Context, Hit, ParamKind, ParamSpec, Params, Rule, RuleMeta, Severity,
+    Confidence, Context, Hit, OpFilter, ParamKind, ParamSpec, Params, Rule, RuleMeta, Severity,
 };
 use super::credential_access::{extension_settings, extension_type};
 use super::{Judgement, event_hits, id_through};
@@ -77,7 +75,7 @@ fn antimalware_judgement(e: &Ev) -> Option<Judgement> {
         id_through(e.resource_id.as_deref().unwrap_or(""), "virtualmachines").unwrap_or_default();
     let vm = vm.rsplit('/').next().unwrap_or("").to_owned();
     if e.operation.ends_with("/delete") {
-        let name = e.resource_name.clone().unwrap_or_default();
+        let name = e.resource_name.as_deref().unwrap_or_default().to_owned();
         if name.contains("antimalware") || name.starts_with("mde.") || name.contains("mdatp") {
             return Some(Judgement::new(format!(
                 "{name} extension deleted from {vm}"
@@ -123,10 +121,10 @@ impl Rule for AntimalwareTampering {
     fn meta(&self) -> &'static RuleMeta {
         &ANTIMALWARE
     }
-    fn candidates(&self) -> Expr {
+    fn candidates(&self) -> OpFilter {
         op_in(&[EXTENSION_WRITES, EXTENSION_DELETES].concat())
     }
-    fn detect(&self, ev: &Events, _ctx: &Context, p: &Params) -> Vec<Hit> {
+    fn detect(&self, ev: &Events<'_>, _ctx: &Context, p: &Params) -> Vec<Hit> {
         event_hits(ev, p.window("window"), false, antimalware_judgement)
     }
 }
@@ -158,8 +156,8 @@ static DEFENDER: RuleMeta = RuleMeta {
 pub struct DefenderWeakened;
 
 fn defender_judgement(e: &Ev) -> Option<Judgement> {
-    let name = e.resource_name.clone().unwrap_or_default();
-    let op = e.operation.as_str();
+    let name = e.resource_name.as_deref().unwrap_or_default().to_owned();
+    let op = &*e.operation;
     if op == "microsoft.security/pricings/write" {
         let free = e.bodies().iter().any(|b| {
             jpath(b, &["properties", "pricingTier"])
@@ -200,7 +198,7 @@ impl Rule for DefenderWeakened {
     fn meta(&self) -> &'static RuleMeta {
         &DEFENDER
     }
-    fn candidates(&self) -> Expr {
+    fn candidates(&self) -> OpFilter {
         op_in(&[
             "microsoft.security/pricings/write",
             "microsoft.security/autoprovisioningsettings/write",
@@ -209,7 +207,7 @@ impl Rule for DefenderWeakened {
             "microsoft.security/alertssuppressionrules/write",
         ])
     }
-    fn detect(&self, ev: &Events, _ctx: &Context, p: &Params) -> Vec<Hit> {
+    fn detect(&self, ev: &Events<'_>, _ctx: &Context, p: &Params) -> Vec<Hit> {
         event_hits(ev, p.window("window"), false, defender_judgement)
     }
 }
@@ -243,8 +241,8 @@ static LOGGING: RuleMeta = RuleMeta {
 pub struct LoggingRemoved;
 
 fn logging_judgement(e: &Ev) -> Option<Judgement> {
-    let name = e.resource_name.clone().unwrap_or_default();
-    let what = match e.operation.as_str() {
+    let name = e.resource_name.as_deref().unwrap_or_default().to_owned();
+    let what = match &*e.operation {
         "microsoft.insights/diagnosticsettings/delete" => "diagnostic setting deleted",
         "microsoft.insights/activitylogalerts/delete" => "activity-log alert deleted",
         "microsoft.insights/actiongroups/delete" => "action group deleted",
@@ -278,7 +276,7 @@ impl Rule for LoggingRemoved {
     fn meta(&self) -> &'static RuleMeta {
         &LOGGING
     }
-    fn candidates(&self) -> Expr {
+    fn candidates(&self) -> OpFilter {
         op_in(&[
             "microsoft.insights/diagnosticsettings/delete",
             "microsoft.insights/activitylogalerts/delete",
@@ -292,7 +290,7 @@ impl Rule for LoggingRemoved {
             "microsoft.network/networkwatchers/flowlogs/write",
         ])
     }
-    fn detect(&self, ev: &Events, _ctx: &Context, p: &Params) -> Vec<Hit> {
+    fn detect(&self, ev: &Events<'_>, _ctx: &Context, p: &Params) -> Vec<Hit> {
         event_hits(ev, p.window("window"), false, logging_judgement)
     }
 }

@@ -3,14 +3,12 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use polars::prelude::*;
-
 use super::super::events::{
     EXTENSION_WRITES, Ev, Events, Op, by_actor, distinct_burst, human_duration, jtext, logical_ops,
     ok_ops_by_actor, op_in,
 };
 use super::super::{
-    Confidence, Context, Hit, ParamKind, ParamSpec, Params, Rule, RuleMeta, Severity,
+    Confidence, Context, Hit, OpFilter, ParamKind, ParamSpec, Params, Rule, RuleMeta, Severity,
 };
 use super::credential_access::{extension_settings, extension_type};
 use super::{Judgement, ephemeral, event_hits, id_through, is_random15, name_after, ops_between};
@@ -83,10 +81,10 @@ impl Rule for RunCommandFanout {
     fn meta(&self) -> &'static RuleMeta {
         &RUN_COMMAND_FANOUT
     }
-    fn candidates(&self) -> Expr {
+    fn candidates(&self) -> OpFilter {
         op_in(&RUN_COMMAND_OPS)
     }
-    fn detect(&self, ev: &Events, _ctx: &Context, p: &Params) -> Vec<Hit> {
+    fn detect(&self, ev: &Events<'_>, _ctx: &Context, p: &Params) -> Vec<Hit> {
         let (n, w) = (p.count("min_vms"), p.window("window"));
         let mut hits = Vec::new();
         for ops in ok_ops_by_actor(ev) {
@@ -150,10 +148,10 @@ impl Rule for RunCommandRepeat {
     fn meta(&self) -> &'static RuleMeta {
         &RUN_COMMAND_REPEAT
     }
-    fn candidates(&self) -> Expr {
+    fn candidates(&self) -> OpFilter {
         op_in(&RUN_COMMAND_OPS)
     }
-    fn detect(&self, ev: &Events, _ctx: &Context, p: &Params) -> Vec<Hit> {
+    fn detect(&self, ev: &Events<'_>, _ctx: &Context, p: &Params) -> Vec<Hit> {
         let (n, w) = (p.count("min_runs"), p.window("window"));
         let mut hits = Vec::new();
         for idx in by_actor(ev).into_values() {
@@ -297,10 +295,10 @@ impl Rule for ArcRunCommand {
     fn meta(&self) -> &'static RuleMeta {
         ARC.meta
     }
-    fn candidates(&self) -> Expr {
+    fn candidates(&self) -> OpFilter {
         op_in(ARC.ops)
     }
-    fn detect(&self, ev: &Events, _ctx: &Context, p: &Params) -> Vec<Hit> {
+    fn detect(&self, ev: &Events<'_>, _ctx: &Context, p: &Params) -> Vec<Hit> {
         ephemeral_hits(&ARC, ev, p, |_, _, _| Vec::new())
     }
 }
@@ -348,10 +346,10 @@ impl Rule for AcrTask {
     fn meta(&self) -> &'static RuleMeta {
         ACR.meta
     }
-    fn candidates(&self) -> Expr {
+    fn candidates(&self) -> OpFilter {
         op_in(ACR.ops)
     }
-    fn detect(&self, ev: &Events, _ctx: &Context, p: &Params) -> Vec<Hit> {
+    fn detect(&self, ev: &Events<'_>, _ctx: &Context, p: &Params) -> Vec<Hit> {
         ephemeral_hits(&ACR, ev, p, |first, t0, t1| {
             let reg = first
                 .resource_id
@@ -412,10 +410,10 @@ impl Rule for DeploymentScript {
     fn meta(&self) -> &'static RuleMeta {
         DSCRIPT.meta
     }
-    fn candidates(&self) -> Expr {
+    fn candidates(&self) -> OpFilter {
         op_in(DSCRIPT.ops)
     }
-    fn detect(&self, ev: &Events, _ctx: &Context, p: &Params) -> Vec<Hit> {
+    fn detect(&self, ev: &Events<'_>, _ctx: &Context, p: &Params) -> Vec<Hit> {
         ephemeral_hits(&DSCRIPT, ev, p, |first, t0, t1| {
             ops_between(ev, &first.actor, t0 - 300_000_000, t1, |e| {
                 e.operation.ends_with("/assign/action")
@@ -467,14 +465,14 @@ impl Rule for AksNodeRunCommand {
     fn meta(&self) -> &'static RuleMeta {
         &AKS_NODE
     }
-    fn candidates(&self) -> Expr {
+    fn candidates(&self) -> OpFilter {
         op_in(&[
             "microsoft.containerservice/managedclusters/listclusteradmincredential/action",
             "microsoft.compute/virtualmachinescalesets/virtualmachines/runcommand/action",
             "microsoft.compute/virtualmachinescalesets/virtualmachines/runcommands/write",
         ])
     }
-    fn detect(&self, ev: &Events, _ctx: &Context, p: &Params) -> Vec<Hit> {
+    fn detect(&self, ev: &Events<'_>, _ctx: &Context, p: &Params) -> Vec<Hit> {
         let w = p.window("window");
         let mut hits = Vec::new();
         for ops in ok_ops_by_actor(ev) {
@@ -508,7 +506,7 @@ impl Rule for AksNodeRunCommand {
                         rows,
                         format!(
                             "admin credentials of cluster {} listed, then {} node run command(s) within {}",
-                            e.resource_name.clone().unwrap_or_default(),
+                            e.resource_name.as_deref().unwrap_or_default().to_owned(),
                             runs.len(),
                             human_duration(last.time - ops[i].time)
                         ),
@@ -623,10 +621,10 @@ impl Rule for SuspiciousExtension {
     fn meta(&self) -> &'static RuleMeta {
         &SUSPICIOUS_EXTENSION
     }
-    fn candidates(&self) -> Expr {
+    fn candidates(&self) -> OpFilter {
         op_in(&EXTENSION_WRITES)
     }
-    fn detect(&self, ev: &Events, _ctx: &Context, p: &Params) -> Vec<Hit> {
+    fn detect(&self, ev: &Events<'_>, _ctx: &Context, p: &Params) -> Vec<Hit> {
         event_hits(ev, p.window("window"), true, |e| {
             let t = extension_type(e);
             let kind = if t.contains("customscript") {

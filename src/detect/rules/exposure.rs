@@ -1,11 +1,9 @@
 //! Network exposure (initial access): management ports opened to the
 //! Internet, databases opened to every address, public storage.
 
-use polars::prelude::*;
-
 use super::super::events::{Ev, Events, jpath, jtext, op_in};
 use super::super::{
-    Confidence, Context, Hit, ParamKind, ParamSpec, Params, Rule, RuleMeta, Severity,
+    Confidence, Context, Hit, OpFilter, ParamKind, ParamSpec, Params, Rule, RuleMeta, Severity,
 };
 use super::{Judgement, event_hits};
 
@@ -115,7 +113,7 @@ fn exposed_firewall_rule(v: &serde_json::Value) -> Option<String> {
 }
 
 fn nsg_judgement(e: &Ev) -> Option<Judgement> {
-    let name = e.resource_name.clone().unwrap_or_default();
+    let name = e.resource_name.as_deref().unwrap_or_default().to_owned();
     if e.operation.contains("firewall") {
         return e
             .bodies()
@@ -147,7 +145,7 @@ impl Rule for ManagementPortExposed {
     fn meta(&self) -> &'static RuleMeta {
         &MGMT_EXPOSED
     }
-    fn candidates(&self) -> Expr {
+    fn candidates(&self) -> OpFilter {
         op_in(&[
             "microsoft.network/networksecuritygroups/securityrules/write",
             "microsoft.network/networksecuritygroups/write",
@@ -155,7 +153,7 @@ impl Rule for ManagementPortExposed {
             "microsoft.network/azurefirewalls/write",
         ])
     }
-    fn detect(&self, ev: &Events, _ctx: &Context, p: &Params) -> Vec<Hit> {
+    fn detect(&self, ev: &Events<'_>, _ctx: &Context, p: &Params) -> Vec<Hit> {
         event_hits(ev, p.window("window"), false, nsg_judgement)
     }
 }
@@ -195,7 +193,7 @@ fn db_judgement(e: &Ev) -> Option<Judgement> {
         if start.trim() == "0.0.0.0" && end.trim() == "255.255.255.255" {
             return Some(Judgement::new(format!(
                 "firewall rule {} allows 0.0.0.0-255.255.255.255",
-                e.resource_name.clone().unwrap_or_default()
+                e.resource_name.as_deref().unwrap_or_default().to_owned()
             )));
         }
     }
@@ -206,7 +204,7 @@ impl Rule for DatabaseOpen {
     fn meta(&self) -> &'static RuleMeta {
         &DB_OPEN
     }
-    fn candidates(&self) -> Expr {
+    fn candidates(&self) -> OpFilter {
         op_in(&[
             "microsoft.sql/servers/firewallrules/write",
             "microsoft.dbforpostgresql/servers/firewallrules/write",
@@ -216,7 +214,7 @@ impl Rule for DatabaseOpen {
             "microsoft.dbformariadb/servers/firewallrules/write",
         ])
     }
-    fn detect(&self, ev: &Events, _ctx: &Context, p: &Params) -> Vec<Hit> {
+    fn detect(&self, ev: &Events<'_>, _ctx: &Context, p: &Params) -> Vec<Hit> {
         event_hits(ev, p.window("window"), false, db_judgement)
     }
 }
@@ -247,7 +245,7 @@ static STORAGE_PUBLIC: RuleMeta = RuleMeta {
 pub struct StoragePublic;
 
 fn storage_judgement(e: &Ev) -> Option<Judgement> {
-    let name = e.resource_name.clone().unwrap_or_default();
+    let name = e.resource_name.as_deref().unwrap_or_default().to_owned();
     for b in e.bodies() {
         if e.operation.ends_with("storageaccounts/write")
             && jpath(&b, &["properties", "allowBlobPublicAccess"])
@@ -275,13 +273,13 @@ impl Rule for StoragePublic {
     fn meta(&self) -> &'static RuleMeta {
         &STORAGE_PUBLIC
     }
-    fn candidates(&self) -> Expr {
+    fn candidates(&self) -> OpFilter {
         op_in(&[
             "microsoft.storage/storageaccounts/write",
             "microsoft.storage/storageaccounts/blobservices/containers/write",
         ])
     }
-    fn detect(&self, ev: &Events, _ctx: &Context, p: &Params) -> Vec<Hit> {
+    fn detect(&self, ev: &Events<'_>, _ctx: &Context, p: &Params) -> Vec<Hit> {
         event_hits(ev, p.window("window"), false, storage_judgement)
     }
 }

@@ -3,13 +3,11 @@
 
 use std::collections::BTreeSet;
 
-use polars::prelude::*;
-
 use super::super::events::{
     Ev, Events, clusters, human_duration, jpath, jtext, ok_ops_by_actor, op_ends_with, op_in,
 };
 use super::super::{
-    Confidence, Context, Hit, ParamKind, ParamSpec, Params, Rule, RuleMeta, Severity,
+    Confidence, Context, Hit, OpFilter, ParamKind, ParamSpec, Params, Rule, RuleMeta, Severity,
 };
 use super::{Judgement, event_hits};
 
@@ -54,10 +52,10 @@ impl Rule for MassDeletion {
     fn meta(&self) -> &'static RuleMeta {
         &MASS_DELETE
     }
-    fn candidates(&self) -> Expr {
+    fn candidates(&self) -> OpFilter {
         op_ends_with(&["/delete"])
     }
-    fn detect(&self, ev: &Events, _ctx: &Context, p: &Params) -> Vec<Hit> {
+    fn detect(&self, ev: &Events<'_>, _ctx: &Context, p: &Params) -> Vec<Hit> {
         let (n, w) = (p.count("min_deletes"), p.window("window"));
         let mut hits = Vec::new();
         for ops in ok_ops_by_actor(ev) {
@@ -158,20 +156,20 @@ impl Rule for ExpensiveCompute {
     fn meta(&self) -> &'static RuleMeta {
         &EXPENSIVE_COMPUTE
     }
-    fn candidates(&self) -> Expr {
+    fn candidates(&self) -> OpFilter {
         op_in(&[
             "microsoft.compute/virtualmachines/write",
             "microsoft.compute/virtualmachinescalesets/write",
         ])
     }
-    fn detect(&self, ev: &Events, _ctx: &Context, p: &Params) -> Vec<Hit> {
+    fn detect(&self, ev: &Events<'_>, _ctx: &Context, p: &Params) -> Vec<Hit> {
         let (n, w) = (p.count("min_creations"), p.window("window"));
         let mut hits = event_hits(ev, w, false, |e| {
             let size = vm_size(e)?;
             expensive_size(&size).then(|| {
                 Judgement::new(format!(
                     "{} created with size {size}",
-                    e.resource_name.clone().unwrap_or_default()
+                    e.resource_name.as_deref().unwrap_or_default().to_owned()
                 ))
             })
         });
@@ -229,17 +227,17 @@ impl Rule for VaultOrGroupDeletion {
     fn meta(&self) -> &'static RuleMeta {
         &VAULT_RG_DELETE
     }
-    fn candidates(&self) -> Expr {
+    fn candidates(&self) -> OpFilter {
         op_in(&[
             "microsoft.keyvault/vaults/delete",
             "microsoft.keyvault/locations/deletedvaults/purge/action",
             "microsoft.resources/subscriptions/resourcegroups/delete",
         ])
     }
-    fn detect(&self, ev: &Events, _ctx: &Context, p: &Params) -> Vec<Hit> {
+    fn detect(&self, ev: &Events<'_>, _ctx: &Context, p: &Params) -> Vec<Hit> {
         event_hits(ev, p.window("window"), false, |e| {
-            let name = e.resource_name.clone().unwrap_or_default();
-            Some(match e.operation.as_str() {
+            let name = e.resource_name.as_deref().unwrap_or_default().to_owned();
+            Some(match &*e.operation {
                 "microsoft.keyvault/vaults/delete" => {
                     Judgement::new(format!("Key Vault {name} deleted"))
                 }
@@ -259,7 +257,7 @@ mod tests {
     use super::super::super::events::testing::*;
     use super::*;
 
-    fn del(n: usize, min: usize) -> Ev {
+    fn del(n: usize, min: usize) -> Ev<'static> {
         ev(
             &format!("2024-05-01T10:{min:02}:{:02}Z", n % 60),
             "m",

@@ -4,13 +4,11 @@
 
 use std::collections::BTreeMap;
 
-use polars::prelude::*;
-
 use super::super::events::{
     Events, human_duration, jpath, jtext, logical_ops, ok_ops_by_actor, op_in,
 };
 use super::super::{
-    Confidence, Context, Hit, ParamKind, ParamSpec, Params, Rule, RuleMeta, Severity,
+    Confidence, Context, Hit, OpFilter, ParamKind, ParamSpec, Params, Rule, RuleMeta, Severity,
 };
 use super::{Judgement, event_hits, id_through};
 
@@ -44,14 +42,14 @@ impl Rule for DiskExport {
     fn meta(&self) -> &'static RuleMeta {
         &DISK_SAS
     }
-    fn candidates(&self) -> Expr {
+    fn candidates(&self) -> OpFilter {
         op_in(&[
             "microsoft.compute/disks/begingetaccess/action",
             "microsoft.compute/snapshots/begingetaccess/action",
             "microsoft.compute/snapshots/write",
         ])
     }
-    fn detect(&self, ev: &Events, _ctx: &Context, p: &Params) -> Vec<Hit> {
+    fn detect(&self, ev: &Events<'_>, _ctx: &Context, p: &Params) -> Vec<Hit> {
         let w = p.window("window");
         let mut hits = Vec::new();
         for ops in ok_ops_by_actor(ev) {
@@ -65,7 +63,7 @@ impl Rule for DiskExport {
                 } else {
                     "disk"
                 };
-                let name = e.resource_name.clone().unwrap_or_default();
+                let name = e.resource_name.as_deref().unwrap_or_default().to_owned();
                 let snap = ops[..k].iter().rev().find(|o| {
                     let s = &ev[o.rows[0]];
                     s.operation.ends_with("snapshots/write") && op.time - o.time <= w
@@ -107,10 +105,10 @@ macro_rules! handout_rule {
             fn meta(&self) -> &'static RuleMeta {
                 &$meta
             }
-            fn candidates(&self) -> Expr {
+            fn candidates(&self) -> OpFilter {
                 op_in(&$ops)
             }
-            fn detect(&self, ev: &Events, _ctx: &Context, p: &Params) -> Vec<Hit> {
+            fn detect(&self, ev: &Events<'_>, _ctx: &Context, p: &Params) -> Vec<Hit> {
                 let what: fn(&super::super::events::Ev) -> Option<Judgement> = $what;
                 event_hits(ev, p.window("window"), false, what)
             }
@@ -159,7 +157,7 @@ handout_rule!(
         };
         Some(Judgement::new(format!(
             "{kind} SAS minted for {}",
-            e.resource_name.clone().unwrap_or_default()
+            e.resource_name.as_deref().unwrap_or_default().to_owned()
         )))
     }
 );
@@ -214,7 +212,7 @@ handout_rule!(
             return on.then(|| {
                 Judgement::new(format!(
                     "basic-auth publishing ({}) enabled on {app}",
-                    e.resource_name.clone().unwrap_or_default()
+                    e.resource_name.as_deref().unwrap_or_default().to_owned()
                 ))
             });
         }
@@ -268,7 +266,7 @@ handout_rule!(
         };
         Some(Judgement::new(format!(
             "shareable links {verb} on Bastion {}",
-            e.resource_name.clone().unwrap_or_default()
+            e.resource_name.as_deref().unwrap_or_default().to_owned()
         )))
     }
 );
@@ -336,13 +334,13 @@ impl Rule for VaultRecovery {
     fn meta(&self) -> &'static RuleMeta {
         &VAULT_RECOVERY
     }
-    fn candidates(&self) -> Expr {
+    fn candidates(&self) -> OpFilter {
         op_in(&[
             "microsoft.keyvault/vaults/delete",
             "microsoft.keyvault/vaults/write",
         ])
     }
-    fn detect(&self, ev: &Events, _ctx: &Context, _p: &Params) -> Vec<Hit> {
+    fn detect(&self, ev: &Events<'_>, _ctx: &Context, _p: &Params) -> Vec<Hit> {
         let all: Vec<usize> = (0..ev.len()).collect();
         let ops: Vec<_> = logical_ops(ev, &all)
             .into_iter()
@@ -352,7 +350,7 @@ impl Rule for VaultRecovery {
         let mut hits = Vec::new();
         for op in &ops {
             let e = &ev[op.rows[0]];
-            let name = e.resource_name.clone().unwrap_or_default();
+            let name = e.resource_name.as_deref().unwrap_or_default().to_owned();
             if e.operation.ends_with("/delete") {
                 deleted.insert(name, op);
                 continue;

@@ -3,13 +3,11 @@
 
 use std::collections::BTreeMap;
 
-use polars::prelude::*;
-
 use super::super::events::{
     Ev, Events, Op, by_actor, clusters, human_duration, jpath, logical_ops, ok_ops_by_actor, op_in,
 };
 use super::super::{
-    Confidence, Context, Hit, ParamKind, ParamSpec, Params, Rule, RuleMeta, Severity,
+    Confidence, Context, Hit, OpFilter, ParamKind, ParamSpec, Params, Rule, RuleMeta, Severity,
 };
 use super::execution::run_target;
 use super::{id_through, is_random15, name_after};
@@ -78,10 +76,10 @@ impl Rule for EphemeralRunbook {
     fn meta(&self) -> &'static RuleMeta {
         &EPHEMERAL_RUNBOOK
     }
-    fn candidates(&self) -> Expr {
+    fn candidates(&self) -> OpFilter {
         op_in(&RUNBOOK_OPS)
     }
-    fn detect(&self, ev: &Events, _ctx: &Context, p: &Params) -> Vec<Hit> {
+    fn detect(&self, ev: &Events<'_>, _ctx: &Context, p: &Params) -> Vec<Hit> {
         let w = p.window("window");
         let mut hits = Vec::new();
         for ops in ok_ops_by_actor(ev) {
@@ -196,10 +194,10 @@ impl Rule for WebhookBackdoor {
     fn meta(&self) -> &'static RuleMeta {
         &WEBHOOK_BACKDOOR
     }
-    fn candidates(&self) -> Expr {
+    fn candidates(&self) -> OpFilter {
         op_in(&RUNBOOK_OPS)
     }
-    fn detect(&self, ev: &Events, _ctx: &Context, p: &Params) -> Vec<Hit> {
+    fn detect(&self, ev: &Events<'_>, _ctx: &Context, p: &Params) -> Vec<Hit> {
         let w = p.window("window");
         let mut hits = Vec::new();
         for ops in ok_ops_by_actor(ev) {
@@ -229,7 +227,7 @@ impl Rule for WebhookBackdoor {
                     .copied()
                     .collect();
                 rows.sort_unstable();
-                let hook = e.resource_name.clone().unwrap_or_default();
+                let hook = e.resource_name.as_deref().unwrap_or_default().to_owned();
                 let tag = if POWERZURE_RUNBOOKS.contains(&hook.as_str()) {
                     " (PowerZure name)"
                 } else {
@@ -287,7 +285,7 @@ impl Rule for ManagedIdentityBackdoor {
     fn meta(&self) -> &'static RuleMeta {
         &MI_BACKDOOR
     }
-    fn candidates(&self) -> Expr {
+    fn candidates(&self) -> OpFilter {
         op_in(&[
             "microsoft.compute/virtualmachines/write",
             "microsoft.authorization/roleassignments/write",
@@ -296,7 +294,7 @@ impl Rule for ManagedIdentityBackdoor {
             "microsoft.compute/virtualmachines/runcommands/write",
         ])
     }
-    fn detect(&self, ev: &Events, _ctx: &Context, p: &Params) -> Vec<Hit> {
+    fn detect(&self, ev: &Events<'_>, _ctx: &Context, p: &Params) -> Vec<Hit> {
         let w = p.window("window");
         let mut hits = Vec::new();
         for ops in ok_ops_by_actor(ev) {
@@ -393,10 +391,10 @@ impl Rule for UserDataChannel {
     fn meta(&self) -> &'static RuleMeta {
         &USERDATA
     }
-    fn candidates(&self) -> Expr {
+    fn candidates(&self) -> OpFilter {
         op_in(&["microsoft.compute/virtualmachines/write"])
     }
-    fn detect(&self, ev: &Events, _ctx: &Context, p: &Params) -> Vec<Hit> {
+    fn detect(&self, ev: &Events<'_>, _ctx: &Context, p: &Params) -> Vec<Hit> {
         let (n, w) = (p.count("min_writes"), p.window("window"));
         let mut hits = Vec::new();
         for idx in by_actor(ev).into_values() {
@@ -451,7 +449,7 @@ mod tests {
     const AA: &str =
         "/subscriptions/s1/resourceGroups/rg/providers/Microsoft.Automation/automationAccounts/aa1";
 
-    fn rb_ops(name: &str, delete: bool) -> Vec<Ev> {
+    fn rb_ops(name: &str, delete: bool) -> Vec<Ev<'static>> {
         let rb = format!("{AA}/runbooks/{name}");
         let mut v = vec![
             ev(

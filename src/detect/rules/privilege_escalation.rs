@@ -1,11 +1,9 @@
 //! Privilege escalation: elevate access, privileged role assignments and
 //! definitions, classic administrators.
 
-use polars::prelude::*;
-
 use super::super::events::{Ev, Events, human_duration, jpath, jtext, ok_ops_by_actor, op_in};
 use super::super::{
-    Confidence, Context, Hit, ParamKind, ParamSpec, Params, Rule, RuleMeta, Severity,
+    Confidence, Context, Hit, OpFilter, ParamKind, ParamSpec, Params, Rule, RuleMeta, Severity,
 };
 use super::{Judgement, event_hits};
 
@@ -225,13 +223,13 @@ impl Rule for ElevateAccess {
     fn meta(&self) -> &'static RuleMeta {
         &ELEVATE
     }
-    fn candidates(&self) -> Expr {
+    fn candidates(&self) -> OpFilter {
         op_in(&[
             "microsoft.authorization/elevateaccess/action",
             "microsoft.authorization/roleassignments/write",
         ])
     }
-    fn detect(&self, ev: &Events, _ctx: &Context, p: &Params) -> Vec<Hit> {
+    fn detect(&self, ev: &Events<'_>, _ctx: &Context, p: &Params) -> Vec<Hit> {
         let w = p.window("window");
         let mut hits = Vec::new();
         for ops in ok_ops_by_actor(ev) {
@@ -248,7 +246,7 @@ impl Rule for ElevateAccess {
                             e.operation.ends_with("roleassignments/write")
                                 && assignment(e)
                                     .and_then(|a| a.scope)
-                                    .or_else(|| e.auth_scope.clone())
+                                    .or_else(|| e.auth_scope.as_deref().map(str::to_owned))
                                     .or_else(|| {
                                         e.resource_id.as_ref().map(|r| super::parent_id(r, 2))
                                     })
@@ -319,10 +317,10 @@ impl Rule for PrivilegedAssignment {
     fn meta(&self) -> &'static RuleMeta {
         &PRIVILEGED_ASSIGNMENT
     }
-    fn candidates(&self) -> Expr {
+    fn candidates(&self) -> OpFilter {
         op_in(&["microsoft.authorization/roleassignments/write"])
     }
-    fn detect(&self, ev: &Events, ctx: &Context, p: &Params) -> Vec<Hit> {
+    fn detect(&self, ev: &Events<'_>, ctx: &Context, p: &Params) -> Vec<Hit> {
         event_hits(ev, p.window("window"), false, |e| {
             let Assignment {
                 role: guid,
@@ -331,7 +329,9 @@ impl Rule for PrivilegedAssignment {
                 scope,
             } = assignment(e)?;
             let role = role_name(&guid)?;
-            let scope = scope.or_else(|| e.auth_scope.clone()).unwrap_or_default();
+            let scope = scope
+                .or_else(|| e.auth_scope.as_deref().map(str::to_owned))
+                .unwrap_or_default();
             let sp = ptype.as_deref().is_some_and(|t| {
                 matches!(
                     t.to_ascii_lowercase().as_str(),
@@ -406,10 +406,10 @@ impl Rule for PrivilegedCustomRole {
     fn meta(&self) -> &'static RuleMeta {
         &CUSTOM_ROLE
     }
-    fn candidates(&self) -> Expr {
+    fn candidates(&self) -> OpFilter {
         op_in(&["microsoft.authorization/roledefinitions/write"])
     }
-    fn detect(&self, ev: &Events, _ctx: &Context, p: &Params) -> Vec<Hit> {
+    fn detect(&self, ev: &Events<'_>, _ctx: &Context, p: &Params) -> Vec<Hit> {
         event_hits(ev, p.window("window"), false, |e| {
             for b in e.bodies() {
                 let props = jpath(&b, &["properties"]).unwrap_or(&b);
@@ -491,13 +491,13 @@ impl Rule for ClassicAdministrator {
     fn meta(&self) -> &'static RuleMeta {
         &CLASSIC_ADMIN
     }
-    fn candidates(&self) -> Expr {
+    fn candidates(&self) -> OpFilter {
         op_in(&[
             "microsoft.authorization/classicadministrators/write",
             "microsoft.authorization/classicadministrators/delete",
         ])
     }
-    fn detect(&self, ev: &Events, _ctx: &Context, p: &Params) -> Vec<Hit> {
+    fn detect(&self, ev: &Events<'_>, _ctx: &Context, p: &Params) -> Vec<Hit> {
         event_hits(ev, p.window("window"), false, |e| {
             let verb = if e.operation.ends_with("/delete") {
                 "removed"
@@ -506,7 +506,7 @@ impl Rule for ClassicAdministrator {
             };
             Some(Judgement::new(format!(
                 "classic administrator {} {verb}",
-                e.resource_name.clone().unwrap_or_default()
+                e.resource_name.as_deref().unwrap_or_default().to_owned()
             )))
         })
     }
