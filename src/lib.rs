@@ -8,6 +8,7 @@
 pub mod cli;
 pub mod detect;
 pub mod error;
+pub mod filter;
 pub mod frame;
 pub mod ingest;
 pub mod input;

@@ -35,6 +35,8 @@ pub enum Command {
     Convert(ConvertArgs),
     /// Read, normalise, run every rule, and write the findings to a folder.
     Scan(ScanArgs),
+    /// The events that match: by subscription, time, caller, IP, operation, resource, status, SQL.
+    Filter(Box<FilterArgs>),
     /// The rule catalog.
     Rules(RulesArgs),
 }
@@ -106,6 +108,70 @@ impl From<MinSeverity> for crate::detect::Severity {
             MinSeverity::Critical => S::Critical,
         }
     }
+}
+
+#[derive(Args, Debug)]
+pub struct FilterArgs {
+    #[command(flatten)]
+    pub read: ReadArgs,
+    /// Subscription id (repeatable: any of them).
+    #[arg(long, value_name = "ID")]
+    pub subscription: Vec<String>,
+    /// From this time on (RFC 3339, or a date: its midnight UTC).
+    #[arg(long, value_name = "TIME")]
+    pub from: Option<String>,
+    /// Up to this time (RFC 3339, inclusive; or a date: to the end of that day).
+    #[arg(long, value_name = "TIME")]
+    pub to: Option<String>,
+    /// Around this time, ± --window.
+    #[arg(long, value_name = "TIME", conflicts_with_all = ["from", "to"])]
+    pub around: Option<String>,
+    /// Half-width of the --around / --finding time frame [default: 2h].
+    #[arg(long, value_name = "DURATION")]
+    pub window: Option<String>,
+    /// Caller UPN or principal object id (repeatable).
+    #[arg(long, value_name = "UPN|OID")]
+    pub caller: Vec<String>,
+    /// Caller or token IP, or a CIDR network (repeatable).
+    #[arg(long, value_name = "IP|CIDR")]
+    pub ip: Vec<String>,
+    /// Operation name glob, case-insensitive: `*` any run, `?` one character (repeatable).
+    #[arg(long, value_name = "GLOB")]
+    pub operation: Vec<String>,
+    /// Resource group (repeatable).
+    #[arg(long, value_name = "RG")]
+    pub resource_group: Vec<String>,
+    /// Resource id: the resource and everything under it (repeatable).
+    #[arg(long, value_name = "ID")]
+    pub resource: Vec<String>,
+    /// Correlation id (repeatable).
+    #[arg(long, value_name = "ID")]
+    pub correlation_id: Vec<String>,
+    /// Status: started, accepted, succeeded, failed, canceled (repeatable).
+    #[arg(long, value_name = "STATUS")]
+    pub status: Vec<String>,
+    /// A polars SQL predicate over the canonical columns, e.g. "http_method = 'DELETE'".
+    #[arg(long = "where", value_name = "EXPR")]
+    pub where_: Option<String>,
+    /// Pre-fill from a finding: its actor, subscriptions, and first/last time ± --window.
+    #[arg(long, value_name = "FINDINGS.json#ID")]
+    pub finding: Option<String>,
+    /// Output: `.jsonl` (the original records), `.parquet` or `.csv` (canonical rows).
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Without -o: JSON Lines of canonical rows instead of a table.
+    #[arg(long, conflicts_with = "output")]
+    pub json: bool,
+    /// Colours in the terminal table: auto, always, never.
+    #[arg(long, value_enum, default_value = "auto")]
+    pub color: ColorChoice,
+    /// Overwrite an existing output file.
+    #[arg(long)]
+    pub force: bool,
+    /// Where rejected records go (default: `<output>.rejects.jsonl`, or
+    /// `armhunt-rejects.jsonl` without -o; only written when there are any).
+    #[arg(long, value_name = "FILE")]
+    pub rejects: Option<PathBuf>,
 }
 
 #[derive(Args, Debug)]
@@ -241,6 +307,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Stats(a) => stats(a),
         Command::Convert(a) => convert(a),
         Command::Scan(a) => scan(a),
+        Command::Filter(a) => filter(*a),
         Command::Rules(a) => rules(a),
     }
 }
@@ -482,19 +549,7 @@ fn scan(a: ScanArgs) -> Result<()> {
         let text = match a.format {
             ScanFormat::Json => folder::findings_json(&doc),
             ScanFormat::Table => {
-                use std::io::IsTerminal;
-                let tty = std::io::stdout().is_terminal();
-                let colours = match a.color {
-                    ColorChoice::Always => true,
-                    ColorChoice::Never => false,
-                    ColorChoice::Auto => tty && std::env::var_os("NO_COLOR").is_none(),
-                };
-                let width = tty.then(|| {
-                    std::env::var("COLUMNS")
-                        .ok()
-                        .and_then(|c| c.parse().ok())
-                        .unwrap_or(160)
-                });
+                let (colours, width) = colours(a.color);
                 crate::report::table::render(&doc, colours, width)
             }
         };
@@ -561,6 +616,307 @@ fn scan(a: ScanArgs) -> Result<()> {
                 s.highest_severity.as_str(),
                 s.findings.len()
             );
+        }
+    }
+    Ok(())
+}
+
+/// Colours for a table on stdout.
+fn colours(choice: ColorChoice) -> (bool, Option<usize>) {
+    use std::io::IsTerminal;
+    let tty = std::io::stdout().is_terminal();
+    let colours = match choice {
+        ColorChoice::Always => true,
+        ColorChoice::Never => false,
+        ColorChoice::Auto => tty && std::env::var_os("NO_COLOR").is_none(),
+    };
+    let width = tty.then(|| {
+        std::env::var("COLUMNS")
+            .ok()
+            .and_then(|c| c.parse().ok())
+            .unwrap_or(160)
+    });
+    (colours, width)
+}
+
+/// A `--from`/`--to`/`--around` value in µs; `end_of_day` makes a bare
+/// date mean the end of that day (for `--to`).
+fn time_flag(flag: &str, v: &str, end_of_day: bool) -> Result<i64> {
+    let t = crate::normalize::time::parse_bound(v).map_err(|e| {
+        usage(
+            flag,
+            format!(
+                "{v:?}: {e} (expected RFC 3339, e.g. 2024-05-01T10:00:00Z, or a date 2024-05-01)"
+            ),
+        )
+    })?;
+    let bare_date = v.trim().len() == 10;
+    Ok(if end_of_day && bare_date {
+        t + 86_400_000_000
+    } else if end_of_day {
+        t + 1
+    } else {
+        t
+    })
+}
+
+fn duration_flag(flag: &str, v: &str) -> Result<i64> {
+    crate::detect::config::parse_duration(v)
+        .map(|s| s as i64 * 1_000_000)
+        .ok_or_else(|| usage(flag, format!("{v:?} is not a duration (e.g. 90s, 15m, 2h)")))
+}
+
+/// The criteria the flags (and `--finding`) describe.
+fn criteria(a: &FilterArgs) -> Result<crate::filter::Criteria> {
+    use crate::filter::{Criteria, Glob, IpNet, parse_where};
+    let window = match &a.window {
+        Some(w) => {
+            if a.around.is_none() && a.finding.is_none() {
+                return Err(usage("--window", "only applies with --around or --finding"));
+            }
+            duration_flag("--window", w)?
+        }
+        None => 7_200_000_000,
+    };
+    let mut c = Criteria {
+        subscriptions: a.subscription.clone(),
+        callers: a.caller.clone(),
+        ips: a
+            .ip
+            .iter()
+            .map(|s| IpNet::parse(s).map_err(|e| usage("--ip", e)))
+            .collect::<Result<_>>()?,
+        operations: a.operation.iter().map(|g| Glob::new(g)).collect(),
+        resource_groups: a.resource_group.clone(),
+        resources: a.resource.clone(),
+        correlation_ids: a.correlation_id.clone(),
+        statuses: a.status.clone(),
+        ..Criteria::default()
+    };
+    if let Some(f) = &a.from {
+        c.from_us = Some(time_flag("--from", f, false)?);
+    }
+    if let Some(t) = &a.to {
+        c.until_us = Some(time_flag("--to", t, true)?);
+    }
+    if let (Some(f), Some(t)) = (c.from_us, c.until_us)
+        && f >= t
+    {
+        return Err(usage("--to", "is not after --from"));
+    }
+    if let Some(t) = &a.around {
+        let t = time_flag("--around", t, false)?;
+        c.from_us = Some(t - window);
+        c.until_us = Some(t + window + 1);
+    }
+    if let Some(spec) = &a.finding {
+        prefill(
+            &mut c,
+            spec,
+            window,
+            a.from.is_some() || a.to.is_some() || a.around.is_some(),
+        )?;
+    }
+    if let Some(w) = &a.where_ {
+        c.sql = Some((parse_where(w)?, w.clone()));
+    }
+    Ok(c.normalised())
+}
+
+/// Fills the criteria the user did not give from a finding of a
+/// findings.json: its actor, its subscriptions, its time ± `window`.
+fn prefill(c: &mut crate::filter::Criteria, spec: &str, window: i64, timed: bool) -> Result<()> {
+    let (path, id) = spec.rsplit_once('#').ok_or_else(|| {
+        usage(
+            "--finding",
+            format!("{spec:?}: expected FINDINGS.json#ID, e.g. out/findings.json#F0003"),
+        )
+    })?;
+    let text = std::fs::read_to_string(path).map_err(|e| Error::io(Path::new(path), e))?;
+    let doc: serde_json::Value = serde_json::from_str(&text).map_err(|e| {
+        usage(
+            "--finding",
+            format!("{path}: not a findings.json document: {e}"),
+        )
+    })?;
+    let f = doc["findings"]
+        .as_array()
+        .and_then(|fs| {
+            fs.iter()
+                .find(|f| f["id"].as_str().is_some_and(|i| i.eq_ignore_ascii_case(id)))
+        })
+        .ok_or_else(|| usage("--finding", format!("{path} has no finding {id:?}")))?;
+    let strings = |v: &serde_json::Value| -> Vec<String> {
+        v.as_array()
+            .map(|a| {
+                a.iter()
+                    .filter_map(|s| s.as_str().map(str::to_owned))
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    if c.callers.is_empty() {
+        for k in ["principal_id", "caller"] {
+            if let Some(s) = f["actor"][k].as_str() {
+                c.callers.push(s.to_owned());
+            }
+        }
+    }
+    if c.subscriptions.is_empty() {
+        c.subscriptions = strings(&f["subscriptions"]);
+    }
+    if !timed {
+        let t = |k: &str| -> Result<i64> {
+            let v = f[k].as_str().unwrap_or("");
+            crate::normalize::time::parse_bound(v)
+                .map_err(|e| usage("--finding", format!("{path}#{id}: {k} {v:?}: {e}")))
+        };
+        c.from_us = Some(t("first_seen")? - window);
+        c.until_us = Some(t("last_seen")? + window + 1);
+    }
+    Ok(())
+}
+
+/// Keeps the matching rows of each chunk.
+struct FilterSink {
+    criteria: crate::filter::Criteria,
+    kept: Vec<polars::prelude::DataFrame>,
+    seen: u64,
+}
+
+impl ingest::FrameSink for FilterSink {
+    fn frame(&mut self, df: polars::prelude::DataFrame) -> Result<()> {
+        self.seen += df.height() as u64;
+        let m = self.criteria.mask(&df)?;
+        let df = df.filter(&m)?;
+        if df.height() > 0 {
+            self.kept.push(df);
+        }
+        Ok(())
+    }
+}
+
+/// Where `filter -o` writes.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum FilterOut {
+    Jsonl,
+    Parquet,
+    Csv,
+}
+
+fn filter(a: FilterArgs) -> Result<()> {
+    use polars::prelude::*;
+    let opts = a.read.options()?;
+    let c = criteria(&a)?;
+    let out = match &a.output {
+        None => None,
+        Some(p) => {
+            let ext = p
+                .extension()
+                .and_then(|e| e.to_str())
+                .map(str::to_ascii_lowercase);
+            let kind = match ext.as_deref() {
+                Some("jsonl") | Some("ndjson") => FilterOut::Jsonl,
+                Some("parquet") => FilterOut::Parquet,
+                Some("csv") => FilterOut::Csv,
+                _ => {
+                    return Err(usage(
+                        "--output",
+                        format!(
+                            "{}: expected a .jsonl, .parquet or .csv file name",
+                            p.display()
+                        ),
+                    ));
+                }
+            };
+            if p.exists() && !a.force {
+                return Err(usage(
+                    "--output",
+                    format!("{} exists; pass --force to overwrite it", p.display()),
+                ));
+            }
+            Some((p.clone(), kind))
+        }
+    };
+    set_threads(a.read.threads)?;
+    let sources = input::discover(&a.read.paths)?;
+    let rejects_path = match (&a.rejects, &a.output) {
+        (Some(r), _) => r.clone(),
+        (None, Some(o)) => default_rejects(o),
+        (None, None) => PathBuf::from("armhunt-rejects.jsonl"),
+    };
+    let mut rejects = RejectsWriter::lazy(&rejects_path);
+    let progress = a.read.progress("filter");
+    let mut sink = FilterSink {
+        criteria: c,
+        kept: Vec::new(),
+        seen: 0,
+    };
+    let report = ingest::run(&sources, &opts, &mut sink, &mut rejects, progress.as_ref())?;
+    rejects.finish()?;
+    let df = ingest::CollectFrames(sink.kept).into_frame()?;
+    let df = df.sort(
+        ["time", "source_file", "source_offset", "source_row"],
+        SortMultipleOptions::default(),
+    )?;
+    let summary = |written: &str| {
+        if !a.read.quiet {
+            let mut s = format!(
+                "{} of {} records matched{written}",
+                df.height(),
+                report.totals.records_kept
+            );
+            if rejects.written() {
+                s.push_str(&format!(
+                    "; {} records could not be read, see {}",
+                    rejects.count,
+                    rejects.path().display()
+                ));
+            }
+            eprintln!("{s}");
+        }
+    };
+    match out {
+        None => {
+            let text = if a.json {
+                crate::report::rows::json_lines(&df, &sources)?
+            } else {
+                let (colours, width) = colours(a.color);
+                crate::report::rows::table(&df, colours, width)?
+            };
+            write_stdout(&text)?;
+            summary("");
+        }
+        Some((path, kind)) => {
+            match kind {
+                FilterOut::Jsonl => {
+                    let refs = crate::report::evidence::record_refs(&df)?;
+                    let lines = crate::report::evidence::read_records(
+                        &refs,
+                        &sources,
+                        opts.max_decompressed,
+                    )?;
+                    let mut b = String::new();
+                    for (line, _) in lines {
+                        b.push_str(&line);
+                        b.push('\n');
+                    }
+                    std::fs::write(&path, b).map_err(|e| Error::io(&path, e))?;
+                }
+                FilterOut::Csv => {
+                    let b = crate::report::rows::csv(&df, &sources)?;
+                    std::fs::write(&path, b).map_err(|e| Error::io(&path, e))?;
+                }
+                FilterOut::Parquet => {
+                    use crate::ingest::FrameSink;
+                    let names: Vec<String> = sources.iter().map(|s| s.display()).collect();
+                    let mut w =
+                        FrameWriter::create(&path, Format::Parquet, Compression::Lz4, &names)?;
+                    w.frame(df.clone())?;
+                    w.finish()?;
+                }
+            }
+            summary(&format!("; written to {}", path.display()));
         }
     }
     Ok(())

@@ -55,7 +55,7 @@ pub struct Evidence {
 }
 
 /// How a row's original record is read back.
-#[derive(Clone, Copy, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Shape {
     Json,
     Csv,
@@ -147,26 +147,19 @@ pub fn collect(
         (r.time_us, r.source, r.offset, r.row, r.frame_row)
     });
 
-    // Read the records back, one input at a time (inputs in parallel).
-    let mut per_source: BTreeMap<u32, Vec<usize>> = BTreeMap::new();
-    for (i, (r, _)) in rows.iter().enumerate() {
-        per_source.entry(r.source).or_default().push(i);
-    }
-    let filled: Vec<Vec<(usize, String, String)>> = per_source
-        .into_par_iter()
-        .map(|(src, members)| {
-            let desc = sources.get(src as usize).ok_or_else(|| {
-                Error::output(
-                    std::path::Path::new("evidence"),
-                    format!("source index {src} is not in the input list"),
-                )
-            })?;
-            read_back(desc, cap, &members, &rows)
+    let refs: Vec<RecordRef> = rows
+        .iter()
+        .map(|(r, sh)| RecordRef {
+            source: r.source,
+            offset: r.offset,
+            len: r.len,
+            row: r.row,
+            shape: *sh,
         })
-        .collect::<Result<_>>()?;
-    for (i, line, sha) in filled.into_iter().flatten() {
-        rows[i].0.line = line;
-        rows[i].0.sha256 = sha;
+        .collect();
+    for ((r, _), (line, sha)) in rows.iter_mut().zip(read_records(&refs, sources, cap)?) {
+        r.line = line;
+        r.sha256 = sha;
     }
 
     let take: Vec<IdxSize> = order.iter().map(|&i| i as IdxSize).collect();
@@ -194,22 +187,98 @@ pub fn collect(
     })
 }
 
-/// Reads the records `members` (indices into `rows`) of one input.
+/// Where a record is, and how to read it back.
+#[derive(Clone, Copy, Debug)]
+pub struct RecordRef {
+    pub source: u32,
+    pub offset: u64,
+    pub len: u32,
+    pub row: u32,
+    shape: Shape,
+}
+
+impl RecordRef {
+    /// From a frame row's source columns and dialect name.
+    pub fn new(source: u32, offset: u64, len: u32, row: u32, dialect: &str) -> RecordRef {
+        RecordRef {
+            source,
+            offset,
+            len,
+            row,
+            shape: shape(dialect),
+        }
+    }
+}
+
+/// The source references of every row of a canonical frame.
+pub fn record_refs(df: &DataFrame) -> Result<Vec<RecordRef>> {
+    let file = df.column("source_file")?.u32()?;
+    let offset = df.column("source_offset")?.u64()?;
+    let len = df.column("source_len")?.u32()?;
+    let row = df.column("source_row")?.u32()?;
+    let dialect = df.column("dialect")?.cast(&DataType::String)?;
+    let dialect = dialect.str()?;
+    Ok((0..df.height())
+        .map(|i| {
+            RecordRef::new(
+                file.get(i).unwrap_or_default(),
+                offset.get(i).unwrap_or_default(),
+                len.get(i).unwrap_or_default(),
+                row.get(i).unwrap_or_default(),
+                dialect.get(i).unwrap_or(""),
+            )
+        })
+        .collect())
+}
+
+/// Reads records back from the inputs: per record its line (see the
+/// module docs) and the SHA-256 of its original bytes, in the order of
+/// `refs`. Each input is loaded once; inputs are read in parallel.
+pub fn read_records(
+    refs: &[RecordRef],
+    sources: &[SourceDesc],
+    cap: u64,
+) -> Result<Vec<(String, String)>> {
+    let mut per_source: BTreeMap<u32, Vec<usize>> = BTreeMap::new();
+    for (i, r) in refs.iter().enumerate() {
+        per_source.entry(r.source).or_default().push(i);
+    }
+    let filled: Vec<Vec<(usize, String, String)>> = per_source
+        .into_par_iter()
+        .map(|(src, members)| {
+            let desc = sources.get(src as usize).ok_or_else(|| {
+                Error::output(
+                    std::path::Path::new("evidence"),
+                    format!("source index {src} is not in the input list"),
+                )
+            })?;
+            read_back(desc, cap, &members, refs)
+        })
+        .collect::<Result<_>>()?;
+    let mut out = vec![(String::new(), String::new()); refs.len()];
+    for (i, line, sha) in filled.into_iter().flatten() {
+        out[i] = (line, sha);
+    }
+    Ok(out)
+}
+
+/// Reads the records `members` (indices into `refs`) of one input.
 fn read_back(
     desc: &SourceDesc,
     cap: u64,
     members: &[usize],
-    rows: &[(EvidenceRow, Shape)],
+    refs: &[RecordRef],
 ) -> Result<Vec<(usize, String, String)>> {
     let name = desc.display();
     let fail = |msg: String| Error::output(std::path::Path::new(&name), msg);
     let loaded = input::load(desc, cap, false)
-        .map_err(|e| fail(format!("cannot read the input again for evidence: {e}")))?;
+        .map_err(|e| fail(format!("cannot read the input again for its records: {e}")))?;
     let b: &[u8] = &loaded.content;
     let mut table: Option<Table> = None;
     let mut out = Vec::with_capacity(members.len());
     for &i in members {
-        let (r, sh) = &rows[i];
+        let r = &refs[i];
+        let sh = &r.shape;
         let (start, end) = (r.offset as usize, r.offset as usize + r.len as usize);
         if end > b.len() {
             return Err(fail(format!(

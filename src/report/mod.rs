@@ -8,6 +8,7 @@ pub mod folder;
 pub mod html;
 pub mod manifest;
 pub mod rejects;
+pub mod rows;
 pub mod stats;
 pub mod table;
 pub mod text;

@@ -4,7 +4,7 @@
 
 use std::fmt::Write as _;
 
-use super::text::term_safe;
+use super::text::{cut, term_safe};
 use crate::detect::{FindingsDoc, Severity};
 
 fn colour(s: Severity) -> &'static str {
@@ -15,16 +15,6 @@ fn colour(s: Severity) -> &'static str {
         Severity::Low => "\x1b[36m",
         Severity::Informational => "\x1b[2m",
     }
-}
-
-/// Cuts `s` to at most `n` characters, marking the cut with `…`.
-fn cut(s: &str, n: usize) -> String {
-    if s.chars().count() <= n {
-        return s.to_owned();
-    }
-    let mut t: String = s.chars().take(n.saturating_sub(1)).collect();
-    t.push('…');
-    t
 }
 
 /// Renders the table. `width` limits each line (the `why` column is cut
@@ -92,16 +82,4 @@ pub fn render(doc: &FindingsDoc, colours: bool, width: Option<usize>) -> String 
         );
     }
     s
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn cuts_on_characters() {
-        assert_eq!(cut("abcdef", 4), "abc…");
-        assert_eq!(cut("äöü", 3), "äöü");
-        assert_eq!(cut("äöüß", 3), "äö…");
-    }
 }
