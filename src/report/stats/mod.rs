@@ -2,6 +2,9 @@
 //! (time span, top values per column) and renders the ingest ledger with
 //! them, as text for people or one JSON document for scripts.
 
+pub mod actors;
+pub mod coverage;
+
 use std::collections::HashMap;
 use std::fmt::Write as _;
 
