@@ -13,7 +13,7 @@ use crate::normalize::MapOptions;
 use crate::progress::{Bar, Progress, Silent};
 use crate::report::convert::{Compression, Format, FrameWriter};
 use crate::report::rejects::RejectsWriter;
-use crate::report::stats::{RejectsInfo, StatsSink, render_text};
+use crate::report::stats::{DEFAULT_GAP, DocOptions, RejectsInfo, StatsSink, render_text};
 use crate::report::text::{parse_size, term_safe};
 
 #[derive(Parser, Debug)]
@@ -29,7 +29,8 @@ pub struct Cli {
 
 #[derive(Subcommand, Debug)]
 pub enum Command {
-    /// What was read: per input its dialect and counts, the time span, top values.
+    /// What was read: per input its dialect and counts, the time span, top
+    /// values, actors, events per subscription and day, gaps.
     Stats(StatsArgs),
     /// Write the canonical frame as Parquet (`.parquet`) or Arrow IPC (`.arrow`).
     Convert(ConvertArgs),
@@ -222,9 +223,15 @@ pub struct StatsArgs {
     /// One JSON document on stdout instead of text.
     #[arg(long)]
     pub json: bool,
-    /// How many values to list per column.
+    /// How many values to list per column, and per actor (operations, IPs, apps, sub-statuses).
     #[arg(long, default_value_t = 10, value_name = "N")]
     pub top: usize,
+    /// How many actors to list, by events [default: 20 in text, all with --json].
+    #[arg(long, value_name = "N")]
+    pub actors: Option<usize>,
+    /// Report gaps of at least this long per subscription ("90s", "15m", "6h", "1d" or seconds; at least 1m, measured in whole minutes).
+    #[arg(long, value_name = "DURATION", default_value = DEFAULT_GAP)]
+    pub gap: String,
     /// Where to write rejected records (JSON Lines; only written when there are any).
     #[arg(long, value_name = "FILE", default_value = "armhunt-rejects.jsonl")]
     pub rejects: PathBuf,
@@ -312,8 +319,33 @@ pub fn run(cli: Cli) -> Result<()> {
     }
 }
 
+/// Text lists this many actors unless `--actors` says otherwise.
+const TEXT_ACTORS: usize = 20;
+
+/// `--gap`: a duration of at least one minute, in seconds.
+fn gap_seconds(v: &str) -> Result<u64> {
+    let secs = crate::detect::config::parse_duration(v).ok_or_else(|| {
+        usage(
+            "--gap",
+            format!("{v:?} is not a duration (e.g. 90s, 15m, 6h, 1d, or seconds)"),
+        )
+    })?;
+    if secs < crate::report::stats::coverage::RESOLUTION_SECS {
+        return Err(usage(
+            "--gap",
+            format!("{v:?} is shorter than a minute; gaps are measured in whole minutes"),
+        ));
+    }
+    Ok(secs)
+}
+
 fn stats(a: StatsArgs) -> Result<()> {
     let opts = a.read.options()?;
+    let doc_opts = DocOptions {
+        top: a.top,
+        actors: a.actors.or((!a.json).then_some(TEXT_ACTORS)),
+        gap_seconds: gap_seconds(&a.gap)?,
+    };
     set_threads(a.read.threads)?;
     let sources = input::discover(&a.read.paths)?;
     let progress = a.read.progress("stats");
@@ -327,7 +359,7 @@ fn stats(a: StatsArgs) -> Result<()> {
             .then(|| rejects.path().display().to_string()),
         count: rejects.count,
     };
-    let doc = sink.doc(&report, a.top, info);
+    let doc = sink.doc(&report, doc_opts, info);
     let mut out = std::io::stdout().lock();
     let r = if a.json {
         serde_json::to_writer_pretty(&mut out, &doc)
