@@ -58,20 +58,11 @@ impl Context {
     }
 }
 
-fn times(frame: &DataFrame) -> Result<Int64Chunked> {
-    Ok(frame
-        .column("time")?
-        .as_materialized_series()
-        .datetime()?
-        .physical()
-        .clone())
-}
-
 /// Builds the [`Context`] from the frame.
 pub fn context(frame: &DataFrame) -> Result<Context> {
     let pid = frame.column("principal_id")?.str()?;
     let caller = frame.column("caller")?.str()?;
-    let time = times(frame)?;
+    let time = crate::frame::times(frame)?;
     // Keyed by the frame's strings: only distinct actors are copied.
     let mut first: PlHashMap<&str, i64> = PlHashMap::new();
     for ((p, c), t) in pid.iter().zip(caller.iter()).zip(time.iter()) {
@@ -174,7 +165,7 @@ impl<'a> Candidates<'a> {
             .iter()
             .map(|c| Ok(frame.column(c)?.str()?))
             .collect::<Result<_>>()?;
-        let times = times(frame)?;
+        let times = crate::frame::times(frame)?;
         let mut index: PlHashMap<&'a str, u32> = PlHashMap::new();
         let mut ops: Vec<&'a str> = Vec::new();
         let op_col: &'a StringChunked = cols[12];

@@ -190,12 +190,7 @@ impl Criteria {
             move |s: &str| vals.iter().any(|v| v == s)
         };
         if self.from_us.is_some() || self.until_us.is_some() {
-            let t = df
-                .column("time")?
-                .as_materialized_series()
-                .datetime()?
-                .physical()
-                .clone();
+            let t = crate::frame::times(df)?;
             let (lo, hi) = (
                 self.from_us.unwrap_or(i64::MIN),
                 self.until_us.unwrap_or(i64::MAX),

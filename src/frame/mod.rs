@@ -178,6 +178,16 @@ pub struct SourceRef {
     pub row: u32,
 }
 
+/// The `time` column's microseconds since the epoch (UTC).
+pub fn times(df: &DataFrame) -> crate::error::Result<Int64Chunked> {
+    Ok(df
+        .column("time")?
+        .as_materialized_series()
+        .datetime()?
+        .physical()
+        .clone())
+}
+
 /// Names of all frame columns, in order.
 pub fn column_names() -> Vec<&'static str> {
     let mut v = vec!["time"];

@@ -37,6 +37,14 @@ impl SourceDesc {
     }
 }
 
+/// The name of input `i` of a run's input list (empty if out of range).
+pub fn source_name(sources: &[SourceDesc], i: u32) -> String {
+    sources
+        .get(i as usize)
+        .map(|s| s.display())
+        .unwrap_or_default()
+}
+
 const GZIP_MAGIC: [u8; 2] = [0x1f, 0x8b];
 const ZIP_MAGIC: [u8; 4] = [b'P', b'K', 3, 4];
 const ZIP_EMPTY_MAGIC: [u8; 4] = [b'P', b'K', 5, 6];

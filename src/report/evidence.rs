@@ -107,12 +107,7 @@ pub fn collect(
     let idx: Vec<IdxSize> = by_row.keys().map(|&r| r as IdxSize).collect();
     let taken = frame.take(&IdxCa::from_vec(PlSmallStr::from_static("idx"), idx))?;
 
-    let time = taken
-        .column("time")?
-        .as_materialized_series()
-        .datetime()?
-        .physical()
-        .clone();
+    let time = crate::frame::times(&taken)?;
     let file = taken.column("source_file")?.u32()?.clone();
     let offset = taken.column("source_offset")?.u64()?.clone();
     let len = taken.column("source_len")?.u32()?.clone();
@@ -339,12 +334,7 @@ pub fn frame(ev: &Evidence, doc: &FindingsDoc, sources: &[SourceDesc]) -> Result
     let mut rec = Vec::with_capacity(n);
     let mut ids = Vec::with_capacity(n);
     for r in &ev.rows {
-        path.push(
-            sources
-                .get(r.source as usize)
-                .map(|s| s.display())
-                .unwrap_or_default(),
-        );
+        path.push(crate::input::source_name(sources, r.source));
         sha.push(r.sha256.as_str());
         rec.push(r.line.as_str());
         ids.push(

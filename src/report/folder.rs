@@ -76,12 +76,7 @@ impl Writer for ReportHtml {
             .evidence
             .rows
             .iter()
-            .map(|r| {
-                run.sources
-                    .get(r.source as usize)
-                    .map(|s| s.display())
-                    .unwrap_or_default()
-            })
+            .map(|r| crate::input::source_name(run.sources, r.source))
             .collect();
         let files = run.evidence_files();
         let page = Page {

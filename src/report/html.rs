@@ -54,12 +54,7 @@ impl Histogram {
     pub const BUCKETS: i64 = 120;
 
     pub fn of(frame: &DataFrame) -> Result<Histogram> {
-        let t = frame
-            .column("time")?
-            .as_materialized_series()
-            .datetime()?
-            .physical()
-            .clone();
+        let t = crate::frame::times(frame)?;
         let (Some(first), Some(last)) = (t.min(), t.max()) else {
             return Ok(Histogram::default());
         };

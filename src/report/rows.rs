@@ -26,12 +26,7 @@ struct Cols {
 impl Cols {
     fn of(df: &DataFrame) -> Result<Cols> {
         Ok(Cols {
-            time: df
-                .column("time")?
-                .as_materialized_series()
-                .datetime()?
-                .physical()
-                .clone(),
+            time: crate::frame::times(df)?,
             strs: Col::ALL
                 .iter()
                 .map(|c| Ok(df.column(c.name())?.str()?.clone()))
@@ -54,24 +49,17 @@ impl Cols {
 }
 
 fn source_name(sources: &[SourceDesc], i: Option<u32>) -> String {
-    i.and_then(|i| sources.get(i as usize))
-        .map(|s| s.display())
+    i.map(|i| crate::input::source_name(sources, i))
         .unwrap_or_default()
 }
 
 /// The header of [`csv`]: `time`, the canonical string columns,
 /// `dialect`, `source_path`, `source_offset`, `source_len`, `source_row`.
 pub fn csv_header() -> Vec<&'static str> {
-    let mut h = vec!["time"];
-    h.extend(Col::ALL.iter().map(|c| c.name()));
-    h.extend([
-        "dialect",
-        "source_path",
-        "source_offset",
-        "source_len",
-        "source_row",
-    ]);
-    h
+    crate::frame::column_names()
+        .into_iter()
+        .map(|c| if c == "source_file" { "source_path" } else { c })
+        .collect()
 }
 
 /// Canonical rows as CSV (CRLF line ends, RFC 4180 quoting), every cell

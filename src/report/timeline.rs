@@ -91,12 +91,7 @@ pub fn render(ev: &Evidence, doc: &FindingsDoc, sources: &[SourceDesc]) -> Resul
         ];
         rec.extend(cols.iter().map(|c| c.get(i).unwrap_or("").to_owned()));
         rec.push(dialect.get(i).unwrap_or("").to_owned());
-        rec.push(
-            sources
-                .get(r.source as usize)
-                .map(|s| s.display())
-                .unwrap_or_default(),
-        );
+        rec.push(crate::input::source_name(sources, r.source));
         rec.push(r.offset.to_string());
         rec.push(r.len.to_string());
         rec.push(r.row.to_string());

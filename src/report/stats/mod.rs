@@ -46,12 +46,7 @@ fn strs<'a>(df: &'a DataFrame, col: &str) -> Result<&'a StringChunked> {
 impl FrameSink for StatsSink {
     fn frame(&mut self, df: DataFrame) -> Result<()> {
         self.rows += df.height() as u64;
-        let t = df
-            .column("time")?
-            .as_materialized_series()
-            .datetime()?
-            .physical()
-            .clone();
+        let t = crate::frame::times(&df)?;
         if let Some(mn) = t.min() {
             self.first = Some(self.first.map_or(mn, |f| f.min(mn)));
         }
