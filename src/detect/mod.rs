@@ -13,6 +13,7 @@ pub mod catalog;
 pub mod config;
 pub mod events;
 pub mod findings;
+pub mod ioc;
 mod rules;
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
