@@ -703,20 +703,26 @@ def scenario_events():
     def at(minutes, seconds=0):
         return (base + dt.timedelta(minutes=slot[0] * 40 + minutes, seconds=seconds), 0)
 
-    def emit(p, t, op, res, status="Succeeded", req=None, resp=None, started=False, sub_status="OK"):
+    def emit(p, t, op, res, status="Succeeded", req=None, resp=None, started=False, sub_status="OK", ip=None, token_ip=None):
         opdef = (op, op.split("/")[-2] + " " + op.split("/")[-1], "POST", "/".join(op.split("/")[:2]))
         corr = g.guid()
+        ip = ip or "203.0.113.%d" % (slot[0] % 250 + 1)
+
+        def addressed(e):
+            if token_ip is not None:
+                e["claims"]["ipaddr"] = token_ip
+            return e
         if started:
-            e0 = make_event(g, t, SCN_SUB, p, "203.0.113.%d" % (slot[0] % 250 + 1), opdef, "rg", "x",
+            e0 = make_event(g, t, SCN_SUB, p, ip, opdef, "rg", "x",
                             status="Started", sub_status="", corr=corr, request_body=req)
             e0["rid"] = res
-            out.append(e0)
+            out.append(addressed(e0))
             t = (t[0] + dt.timedelta(seconds=2), t[1])
             req = None
-        e = make_event(g, t, SCN_SUB, p, "203.0.113.%d" % (slot[0] % 250 + 1), opdef, "rg", "x",
+        e = make_event(g, t, SCN_SUB, p, ip, opdef, "rg", "x",
                        status=status, sub_status=sub_status, corr=corr, request_body=req, response_body=resp)
         e["rid"] = res
-        out.append(e)
+        out.append(addressed(e))
 
     def attack(rule, name):
         slot[0] += 1
@@ -984,6 +990,25 @@ def scenario_events():
         t = (base + dt.timedelta(minutes=17 * n + 3), 0)
         emit(p, t, op, rid("rg-ops", path % (n % 7)), started=True)
     expected["benign"].extend(b["upn"] or b["oid"] for b in benign)
+
+    # AH-INTL-001 / 002: operations from addresses on the IOC lists of
+    # tests/data/ioc (scan --ioc), and look-alikes from the neighbouring
+    # unlisted addresses. After the background, so that every earlier event
+    # keeps its ids and times.
+    DEP = "Microsoft.Resources/deployments/write"
+    START = "Microsoft.Compute/virtualMachines/start/action"
+    p = attack("AH-INTL-001", "stolentoken")
+    emit(p, at(1), DEP, rid("rg-ops", "Microsoft.Resources/deployments/deploy-ioc"), started=True, ip="198.51.100.23")
+    emit(p, at(5), START, rid("rg-ops", "Microsoft.Compute/virtualMachines/vm-web-01"), ip="198.51.100.23")
+    p = attack("AH-INTL-001", "tokenreplay")
+    emit(p, at(1), START, rid("rg-ops", "Microsoft.Compute/virtualMachines/vm-web-02"), token_ip="2001:db8:bad::17")
+    p = lookalike("AH-INTL-001", "neighbour")
+    emit(p, at(1), DEP, rid("rg-ops", "Microsoft.Resources/deployments/deploy-near"), started=True, ip="198.51.101.23")
+    p = attack("AH-INTL-002", "torrider")
+    emit(p, at(1), START, rid("rg-ops", "Microsoft.Compute/virtualMachines/vm-web-03"), ip="192.0.2.77")
+    emit(p, at(9), START, rid("rg-ops", "Microsoft.Compute/virtualMachines/vm-web-04"), ip="192.0.2.99", status="Failed", sub_status="Forbidden")
+    p = lookalike("AH-INTL-002", "torneighbour")
+    emit(p, at(1), START, rid("rg-ops", "Microsoft.Compute/virtualMachines/vm-web-03"), ip="192.0.2.78")
     out.sort(key=lambda e: (e["t"][0], e["t"][1]))
     return out, expected
 

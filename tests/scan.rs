@@ -18,6 +18,17 @@ fn scan(input: &str, extra: &[&str]) -> (tempfile::TempDir, Value) {
     (d, serde_json::from_str(&text).unwrap())
 }
 
+/// The IOC lists of the scenarios: a plain list, TorDNSEL exit-addresses,
+/// a Tor bulk exit list.
+const IOC: [&str; 6] = [
+    "--ioc",
+    "tests/data/ioc/iocs.txt",
+    "--ioc",
+    "tests/data/ioc/tor-exit-addresses",
+    "--ioc",
+    "tests/data/ioc/torbulkexitlist",
+];
+
 fn rules_by_caller(doc: &Value) -> BTreeMap<String, BTreeSet<String>> {
     let mut m: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
     for f in doc["findings"].as_array().unwrap() {
@@ -31,7 +42,7 @@ fn rules_by_caller(doc: &Value) -> BTreeMap<String, BTreeSet<String>> {
 
 #[test]
 fn every_scenario_is_found_and_no_lookalike_is() {
-    let (_d, doc) = scan("tests/data/scenarios", &[]);
+    let (_d, doc) = scan("tests/data/scenarios", &IOC);
     let expected: Value = serde_json::from_str(
         &std::fs::read_to_string(root().join("tests/data/scenarios/expected.json")).unwrap(),
     )
@@ -149,8 +160,10 @@ fn samples_findings_golden() {
 
 #[test]
 fn scan_is_deterministic() {
-    let (_a, a) = scan("tests/data/scenarios", &[]);
-    let (_b, b) = scan("tests/data/scenarios", &["--threads", "1"]);
+    let (_a, a) = scan("tests/data/scenarios", &IOC);
+    let mut one_thread = IOC.to_vec();
+    one_thread.extend(["--threads", "1"]);
+    let (_b, b) = scan("tests/data/scenarios", &one_thread);
     assert_eq!(a, b);
 }
 
@@ -230,6 +243,8 @@ fn rules_list_and_show() {
     let show = ok(&["rules", "show", "AH-PERS-001"]);
     assert!(show.contains("ARM_MicroBurst.RunCodeOnBehalf"));
     assert!(show.contains("window") && show.contains("1200s"));
+    let show = ok(&["rules", "show", "AH-INTL-002"]);
+    assert!(show.contains("ARM_OperationFromSuspiciousProxyIP") && show.contains("Tor"));
     let r = run(&["rules", "show", "AH-NOPE-999"]);
     assert!(!r.status.success());
     assert!(String::from_utf8_lossy(&r.stderr).contains("not in the catalog"));
@@ -238,4 +253,151 @@ fn rules_list_and_show() {
         all.as_array().unwrap().len(),
         armhunt::detect::catalog::all().len()
     );
+}
+
+#[test]
+fn ioc_lists_find_operations_from_listed_addresses() {
+    let (d, doc) = scan("tests/data/scenarios", &IOC);
+    let intel: Vec<&Value> = doc["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["rule_id"].as_str().unwrap().starts_with("AH-INTL-"))
+        .collect();
+    let by = |caller: &str| -> Vec<&Value> {
+        intel
+            .iter()
+            .copied()
+            .filter(|f| f["actor"]["caller"] == caller)
+            .collect()
+    };
+    // Two operations from a listed network, minutes apart: one finding.
+    let f = by("stolentoken@contoso.com");
+    assert_eq!(f.len(), 1, "{f:?}");
+    assert_eq!(f[0]["rule_id"], "AH-INTL-001");
+    assert_eq!(f[0]["severity"], "high");
+    assert_eq!(f[0]["count"], 2);
+    assert_eq!(
+        f[0]["defender_alerts"],
+        serde_json::json!(["ARM_OperationFromSuspiciousIP"])
+    );
+    assert_eq!(
+        f[0]["why"],
+        "caller and token IP 198.51.100.23 in 198.51.100.0/24 \"APT-X staging network\" (iocs.txt:3)"
+    );
+    // The token IP alone (IPv6) is enough.
+    let f = by("tokenreplay@contoso.com");
+    assert_eq!(f.len(), 1);
+    assert!(
+        f[0]["why"]
+            .as_str()
+            .unwrap()
+            .starts_with("token IP 2001:db8:bad::17 in 2001:db8:bad::/48"),
+        "{}",
+        f[0]["why"]
+    );
+    // Tor exits from both formats, a failed operation included: the proxy rule.
+    let f = by("torrider@contoso.com");
+    assert_eq!(f.len(), 1);
+    assert_eq!(f[0]["rule_id"], "AH-INTL-002");
+    assert_eq!(f[0]["severity"], "medium");
+    assert_eq!(f[0]["count"], 2);
+    assert_eq!(
+        f[0]["defender_alerts"],
+        serde_json::json!(["ARM_OperationFromSuspiciousProxyIP"])
+    );
+    let why = f[0]["why"].as_str().unwrap();
+    assert!(
+        why.contains("192.0.2.77 in 192.0.2.77 \"Tor exit node 0011BD2485AD45D984EC4159C88FC066E5E3300E (exit seen 2024-06-03 23:07:34)\" (tor-exit-addresses:4)")
+            && why.contains("192.0.2.99 in 192.0.2.99 \"Tor exit node\" (torbulkexitlist:1)"),
+        "{why}"
+    );
+    // The neighbouring addresses are not listed.
+    assert!(by("neighbour@contoso.com").is_empty());
+    assert!(by("torneighbour@contoso.com").is_empty());
+    assert_eq!(intel.len(), 3);
+
+    // The manifest records each list with its hash, format and entries.
+    let m: Value =
+        serde_json::from_str(&std::fs::read_to_string(d.path().join("out/manifest.json")).unwrap())
+            .unwrap();
+    let files = m["options"]["ioc_files"].as_array().unwrap();
+    let got: Vec<(String, String, u64)> = files
+        .iter()
+        .map(|f| {
+            assert_eq!(
+                f["sha256"],
+                sha256_file(&root().join(f["path"].as_str().unwrap()))
+            );
+            (
+                f["path"].as_str().unwrap().to_owned(),
+                f["format"].as_str().unwrap().to_owned(),
+                f["entries"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        got,
+        [
+            ("tests/data/ioc/iocs.txt".into(), "plain".into(), 3),
+            (
+                "tests/data/ioc/tor-exit-addresses".into(),
+                "tor-exit-addresses".into(),
+                2
+            ),
+            (
+                "tests/data/ioc/torbulkexitlist".into(),
+                "tor-bulk-exit-list".into(),
+                2
+            ),
+        ]
+    );
+    let html = std::fs::read_to_string(d.path().join("out/report.html")).unwrap();
+    assert!(html.contains("tests/data/ioc/torbulkexitlist</span>: tor-bulk-exit-list, 2 entries"));
+}
+
+#[test]
+fn without_ioc_lists_the_intel_rules_run_and_find_nothing() {
+    let (_d, doc) = scan("tests/data/scenarios", &[]);
+    for id in ["AH-INTL-001", "AH-INTL-002"] {
+        let r = doc["rules_run"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["id"] == id)
+            .unwrap_or_else(|| panic!("{id} did not run"));
+        assert_eq!(r["findings"], 0);
+    }
+}
+
+#[test]
+fn a_bad_ioc_line_is_an_error_naming_file_and_line() {
+    let d = tempfile::tempdir().unwrap();
+    let bad = d.path().join("feed.txt");
+    std::fs::write(&bad, "198.51.100.0/24, ok\n# fine\n198.51.100.999, typo\n").unwrap();
+    let out = d.path().join("out");
+    let r = run(&[
+        "scan",
+        "-q",
+        "samples",
+        "-o",
+        out.to_str().unwrap(),
+        "--ioc",
+        bad.to_str().unwrap(),
+    ]);
+    assert!(!r.status.success());
+    let err = String::from_utf8_lossy(&r.stderr);
+    assert!(
+        err.contains("feed.txt") && err.contains("line 3") && err.contains("198.51.100.999"),
+        "{err}"
+    );
+    let r = run(&[
+        "scan",
+        "-q",
+        "samples",
+        "--ioc",
+        "tests/data/ioc/no-such-file",
+    ]);
+    assert!(!r.status.success());
+    assert!(String::from_utf8_lossy(&r.stderr).contains("no-such-file"));
 }

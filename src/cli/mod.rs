@@ -63,6 +63,12 @@ pub struct ScanArgs {
     /// Rule parameters and switches (TOML; see `armhunt rules show ID`).
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
+    /// Threat intelligence: a list of IPs and CIDR networks (`, label` after
+    /// one, `#` comments), a Tor bulk exit list or TorDNSEL exit-addresses
+    /// (repeatable). Every operation from a listed caller or token IP is a
+    /// finding (AH-INTL-001, AH-INTL-002).
+    #[arg(long, value_name = "FILE")]
+    pub ioc: Vec<PathBuf>,
     /// Write into an output folder that is not empty.
     #[arg(long)]
     pub force: bool,
@@ -527,7 +533,7 @@ fn scan(a: ScanArgs) -> Result<()> {
     use crate::report::{folder, manifest};
     let start = manifest::Start::now();
     let opts = a.read.options()?;
-    let (config, config_file) = match &a.config {
+    let (mut config, config_file) = match &a.config {
         Some(p) => {
             let bytes = std::fs::read(p).map_err(|e| Error::io(p, e))?;
             (
@@ -540,6 +546,9 @@ fn scan(a: ScanArgs) -> Result<()> {
         }
         None => (Config::default(), None),
     };
+    let ioc = detect::ioc::IocSet::load(&a.ioc)?;
+    let ioc_files = ioc.files.clone();
+    config.ioc = std::sync::Arc::new(ioc);
     if let Some(dir) = &a.output {
         folder::prepare(dir, a.force)?;
     }
@@ -607,6 +616,7 @@ fn scan(a: ScanArgs) -> Result<()> {
         rules_run,
         min_severity,
         rejects: rejects.count,
+        ioc_files: &ioc_files,
     };
     let outputs = folder::write(dir, &run)?;
     let options = manifest::Options {
@@ -615,6 +625,7 @@ fn scan(a: ScanArgs) -> Result<()> {
         max_decompressed: opts.max_decompressed,
         min_severity: min_severity.map(Severity::as_str),
         config_file,
+        ioc_files,
     };
     let rules = manifest::rule_runs(&config, &doc);
     let m = start.finish(options, rules, &doc, &report, outputs);

@@ -6,6 +6,7 @@ use super::Rule;
 use super::rules::{
     credential_access as cred, defense_evasion as evas, execution as exec, exposure as init,
     impact as impa, lateral_movement as latm, persistence as pers, privilege_escalation as privesc,
+    threat_intel as intl,
 };
 
 /// Every rule of the catalog, sorted by id.
@@ -47,6 +48,8 @@ pub fn all() -> &'static [Box<dyn Rule>] {
             Box::new(impa::MassDeletion),
             Box::new(impa::ExpensiveCompute),
             Box::new(impa::VaultOrGroupDeletion),
+            Box::new(intl::SuspiciousIp),
+            Box::new(intl::ProxyIp),
         ];
         v.sort_by_key(|r| r.meta().id);
         v

@@ -32,6 +32,9 @@ pub struct RuleConf {
 #[derive(Clone, Debug, Default, Serialize)]
 pub struct Config {
     pub rules: BTreeMap<String, RuleConf>,
+    /// The `--ioc` lists the IOC rules match addresses against.
+    #[serde(skip)]
+    pub ioc: std::sync::Arc<super::ioc::IocSet>,
 }
 
 /// Parameter values for one rule run: defaults with overrides applied.

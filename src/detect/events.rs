@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 
 use polars::prelude::*;
 
+use super::ioc::{IocKind, IocSet};
 use crate::error::Result;
 
 /// One candidate row. Strings are the frame's (lower-cased ids), borrowed
@@ -25,6 +26,8 @@ pub struct Ev<'a> {
     pub principal_type: Option<Cow<'a, str>>,
     pub app_id: Option<Cow<'a, str>>,
     pub caller_ip: Option<Cow<'a, str>>,
+    /// The token's `ipaddr` claim.
+    pub token_ip: Option<Cow<'a, str>>,
     pub tenant_id: Option<Cow<'a, str>>,
     pub subscription_id: Option<Cow<'a, str>>,
     pub resource_id: Option<Cow<'a, str>>,
@@ -48,6 +51,8 @@ pub type Events<'a> = Vec<Ev<'a>>;
 pub struct Context {
     /// Actor (`principal_id`, else `caller`) → first time it acts in the data.
     pub first_seen: std::collections::HashMap<String, i64>,
+    /// The `--ioc` lists (empty without them).
+    pub ioc: std::sync::Arc<IocSet>,
 }
 
 impl Context {
@@ -75,12 +80,15 @@ pub fn context(frame: &DataFrame) -> Result<Context> {
             .or_insert(t);
     }
     let first_seen = first.into_iter().map(|(a, t)| (a.to_owned(), t)).collect();
-    Ok(Context { first_seen })
+    Ok(Context {
+        first_seen,
+        ioc: Default::default(),
+    })
 }
 
 /// The columns rules read (`properties` and `claims` are not read: no
 /// rule needs them, and they are most of a record's bytes).
-const COLS: [&str; 19] = [
+const COLS: [&str; 20] = [
     "event_id",
     "caller",
     "principal_id",
@@ -100,22 +108,41 @@ const COLS: [&str; 19] = [
     "auth_scope",
     "request_body",
     "response_body",
+    "token_ip",
 ];
 
-/// Which rows a rule looks at: a test of the (lower-case) operation.
+/// Indices of the address columns in [`COLS`].
+const CALLER_IP: usize = 5;
+const TOKEN_IP: usize = 19;
+
+/// Which rows a rule looks at: a test of the (lower-case) operation, or of
+/// the row's addresses against the `--ioc` lists.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum OpFilter {
     /// The operation is one of these.
     In(Vec<String>),
     /// The operation ends with one of these.
     EndsWith(Vec<String>),
+    /// Any operation whose caller IP or token IP is listed under this kind
+    /// in the IOC lists (no row without them).
+    Ioc(IocKind),
 }
 
 impl OpFilter {
+    /// Whether the filter accepts this operation by its name alone.
     pub fn matches(&self, op: &str) -> bool {
         match self {
             OpFilter::In(ops) => ops.iter().any(|o| o == op),
             OpFilter::EndsWith(sfx) => sfx.iter().any(|s| op.ends_with(s.as_str())),
+            OpFilter::Ioc(_) => false,
+        }
+    }
+
+    /// The IOC kinds (mask of [`IocKind::bit`]) whose rows it accepts.
+    fn ioc_mask(&self) -> u8 {
+        match self {
+            OpFilter::Ioc(k) => k.bit(),
+            _ => 0,
         }
     }
 }
@@ -154,13 +181,36 @@ pub struct Candidates<'a> {
     times: Int64Chunked,
     /// The frame's distinct operations; rows refer to them by index.
     ops: Vec<&'a str>,
-    /// (row, operation index) of every row some filter accepts, by time then row.
-    rows: Vec<(u32, u32)>,
+    /// (row, operation index or [`NO_OP`], IOC kinds of its addresses) of
+    /// every row some filter accepts, by time then row.
+    rows: Vec<(u32, u32, u8)>,
+}
+
+/// The operation index of a row without an operation.
+const NO_OP: u32 = u32::MAX;
+
+/// Per row, the IOC kinds (mask of [`IocKind::bit`]) its caller or token
+/// IP is listed under. Each distinct address text is parsed and looked up
+/// once.
+fn ioc_masks<'a>(cols: &[&'a StringChunked], ioc: &IocSet) -> Vec<u8> {
+    let mut cache: PlHashMap<&'a str, u8> = PlHashMap::new();
+    let mut mask = |ip: Option<&'a str>| -> u8 {
+        match ip {
+            None => 0,
+            Some(ip) => *cache.entry(ip).or_insert_with(|| ioc.kinds(ip)),
+        }
+    };
+    cols[CALLER_IP]
+        .iter()
+        .zip(cols[TOKEN_IP].iter())
+        .map(|(c, t)| mask(c) | mask(t))
+        .collect()
 }
 
 impl<'a> Candidates<'a> {
-    /// The rows of `frame` whose operation one of `filters` accepts.
-    pub fn new(frame: &'a DataFrame, filters: &[OpFilter]) -> Result<Self> {
+    /// The rows of `frame` that one of `filters` accepts: by operation, or
+    /// by the addresses `ioc` lists.
+    pub fn new(frame: &'a DataFrame, filters: &[OpFilter], ioc: &IocSet) -> Result<Self> {
         let cols: Vec<&StringChunked> = COLS
             .iter()
             .map(|c| Ok(frame.column(c)?.str()?))
@@ -169,10 +219,10 @@ impl<'a> Candidates<'a> {
         let mut index: PlHashMap<&'a str, u32> = PlHashMap::new();
         let mut ops: Vec<&'a str> = Vec::new();
         let op_col: &'a StringChunked = cols[12];
-        let row_ops: Vec<Option<u32>> = op_col
+        let row_ops: Vec<u32> = op_col
             .iter()
             .map(|o| {
-                o.map(|o| {
+                o.map_or(NO_OP, |o| {
                     *index.entry(o).or_insert_with(|| {
                         ops.push(o);
                         (ops.len() - 1) as u32
@@ -184,16 +234,23 @@ impl<'a> Candidates<'a> {
             .iter()
             .map(|o| filters.iter().any(|f| f.matches(o)))
             .collect();
-        let mut keyed: Vec<(i64, u32, u32)> = row_ops
+        let ioc_wanted = filters.iter().fold(0, |m, f| m | f.ioc_mask());
+        let masks = if ioc_wanted != 0 && !ioc.is_empty() {
+            ioc_masks(&cols, ioc)
+        } else {
+            Vec::new()
+        };
+        let mut keyed: Vec<(i64, u32, u32, u8)> = row_ops
             .iter()
             .enumerate()
-            .filter_map(|(i, o)| {
-                let o = (*o)?;
-                wanted[o as usize].then(|| (times.get(i).unwrap_or_default(), i as u32, o))
+            .filter_map(|(i, &o)| {
+                let m = masks.get(i).copied().unwrap_or(0) & ioc_wanted;
+                let by_op = o != NO_OP && wanted[o as usize];
+                (by_op || m != 0).then(|| (times.get(i).unwrap_or_default(), i as u32, o, m))
             })
             .collect();
         keyed.sort_unstable();
-        let rows = keyed.into_iter().map(|(_, i, o)| (i, o)).collect();
+        let rows = keyed.into_iter().map(|(_, i, o, m)| (i, o, m)).collect();
         Ok(Candidates {
             cols,
             times,
@@ -202,15 +259,20 @@ impl<'a> Candidates<'a> {
         })
     }
 
-    /// The events whose operation `filter` accepts, in time order (`filter`
-    /// must accept only operations one of the filters given to [`new`] did).
+    /// The events `filter` accepts, in time order (`filter` must accept
+    /// only rows one of the filters given to [`new`] did).
     ///
     /// [`new`]: Candidates::new
     pub fn events(&self, filter: &OpFilter) -> Events<'a> {
         let wanted: Vec<bool> = self.ops.iter().map(|o| filter.matches(o)).collect();
-        let mine = || self.rows.iter().filter(|(_, o)| wanted[*o as usize]);
+        let ioc = filter.ioc_mask();
+        let mine = || {
+            self.rows
+                .iter()
+                .filter(|(_, o, m)| (*o != NO_OP && wanted[*o as usize]) || m & ioc != 0)
+        };
         let mut out = Vec::with_capacity(mine().count());
-        out.extend(mine().map(|&(row, _)| self.ev(row as usize)));
+        out.extend(mine().map(|&(row, _, _)| self.ev(row as usize)));
         out
     }
 
@@ -231,7 +293,8 @@ impl<'a> Candidates<'a> {
             principal_id,
             principal_type: g(3),
             app_id: g(4),
-            caller_ip: g(5),
+            caller_ip: g(CALLER_IP),
+            token_ip: g(TOKEN_IP),
             tenant_id: g(6),
             subscription_id: g(7),
             resource_id: g(8),

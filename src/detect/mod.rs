@@ -13,6 +13,7 @@ pub mod catalog;
 pub mod config;
 pub mod events;
 pub mod findings;
+pub mod ioc;
 mod rules;
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
@@ -160,7 +161,8 @@ impl Hit {
 /// A rule of the catalog.
 pub trait Rule: Send + Sync {
     fn meta(&self) -> &'static RuleMeta;
-    /// The rows this rule looks at, by their operation.
+    /// The rows this rule looks at, by their operation (or by their
+    /// addresses on the `--ioc` lists).
     fn candidates(&self) -> OpFilter;
     /// Finds hits among the candidate rows (sorted by time).
     fn detect(&self, ev: &Events<'_>, ctx: &Context, p: &Params) -> Vec<Hit>;
@@ -209,7 +211,8 @@ pub fn run_rules(
     rules: &[Box<dyn Rule>],
     config: &Config,
 ) -> Result<FindingsDoc> {
-    let ctx = events::context(frame)?;
+    let mut ctx = events::context(frame)?;
+    ctx.ioc = config.ioc.clone();
     // One pass over the frame finds every enabled rule's rows.
     let filters: Vec<(usize, OpFilter)> = rules
         .iter()
@@ -218,7 +221,7 @@ pub fn run_rules(
         .map(|(i, r)| (i, r.candidates()))
         .collect();
     let all: Vec<OpFilter> = filters.iter().map(|(_, f)| f.clone()).collect();
-    let cands = Candidates::new(frame, &all)?;
+    let cands = Candidates::new(frame, &all, &config.ioc)?;
     type Outcome<'a> = std::result::Result<(usize, Vec<Hit>, Events<'a>), RuleError>;
     let outcomes: Vec<Outcome> = filters
         .par_iter()
@@ -318,5 +321,61 @@ mod tests {
             }]
         );
         assert!(doc.findings.iter().any(|f| f.rule_id == "AH-CRED-001"));
+    }
+
+    #[test]
+    fn ioc_rules_get_the_rows_of_listed_addresses_whatever_the_operation() {
+        let paths =
+            [std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/data/scenarios")];
+        let (frame, _, _) = crate::ingest::read_all(
+            &paths,
+            &crate::ingest::IngestOptions::default(),
+            &crate::progress::Silent,
+        )
+        .unwrap();
+        let mut set = ioc::IocSet::default();
+        set.add(
+            "t.txt",
+            String::new(),
+            "198.51.100.0/24, staging\n",
+            "t.txt",
+        )
+        .unwrap();
+        let config = Config {
+            ioc: std::sync::Arc::new(set),
+            ..Config::default()
+        };
+        let rules: Vec<Box<dyn Rule>> = vec![
+            Box::new(rules::threat_intel::SuspiciousIp),
+            Box::new(rules::threat_intel::ProxyIp),
+            Box::new(rules::credential_access::StorageKeySweep),
+        ];
+        let doc = run_rules(&frame, &rules, &config).unwrap();
+        let intel: Vec<&Finding> = doc
+            .findings
+            .iter()
+            .filter(|f| f.rule_id.starts_with("AH-INTL"))
+            .collect();
+        assert_eq!(intel.len(), 1, "{intel:?}");
+        assert_eq!(intel[0].rule_id, "AH-INTL-001");
+        assert_eq!(
+            intel[0].actor.caller.as_deref(),
+            Some("stolentoken@contoso.com")
+        );
+        // A deployment (Started and Succeeded) and a VM start.
+        assert_eq!(intel[0].evidence_event_ids.len(), 3);
+        assert_eq!(intel[0].operations.len(), 2);
+        // The operation rules see only their own operations.
+        let sweep = doc
+            .findings
+            .iter()
+            .find(|f| f.rule_id == "AH-CRED-001")
+            .unwrap();
+        assert!(
+            sweep
+                .operations
+                .iter()
+                .all(|o| o == "microsoft.storage/storageaccounts/listkeys/action")
+        );
     }
 }

@@ -31,6 +31,8 @@ pub struct Run<'a> {
     pub rules_run: usize,
     pub min_severity: Option<Severity>,
     pub rejects: u64,
+    /// The `--ioc` files the run matched addresses against.
+    pub ioc_files: &'a [crate::detect::ioc::IocFile],
 }
 
 impl Run<'_> {
@@ -89,6 +91,7 @@ impl Writer for ReportHtml {
             evidence_files: &files,
             source_names: &names,
             rejects: run.rejects,
+            ioc_files: run.ioc_files,
         };
         Ok(vec![(
             "report.html".into(),

@@ -90,6 +90,8 @@ pub struct Page<'a> {
     /// Per evidence row, its input's name.
     pub source_names: &'a [String],
     pub rejects: u64,
+    /// The `--ioc` files.
+    pub ioc_files: &'a [crate::detect::ioc::IocFile],
 }
 
 fn sev_colour(s: Severity) -> &'static str {
@@ -247,6 +249,22 @@ fn summary(h: &mut String, p: &Page<'_>) {
             "<p class=\"note\">{} records could not be read; each is in <a href=\"rejects.jsonl\">rejects.jsonl</a> with its file, offset and reason.</p>",
             p.rejects
         );
+    }
+    if p.ioc_files.is_empty() {
+        h.push_str("<p>Threat intelligence: none (no <span class=\"mono\">--ioc</span> list; AH-INTL rules found nothing).</p>\n");
+    } else {
+        h.push_str("<p>Threat intelligence (<span class=\"mono\">--ioc</span>):</p>\n<ul>\n");
+        for f in p.ioc_files {
+            let _ = writeln!(
+                h,
+                "<li><span class=\"mono\">{}</span>: {}, {} entries, SHA-256 <span class=\"mono\">{}</span></li>",
+                esc(&f.path),
+                f.format.as_str(),
+                f.entries,
+                esc(&f.sha256)
+            );
+        }
+        h.push_str("</ul>\n");
     }
     for e in &p.doc.rule_errors {
         let _ = writeln!(

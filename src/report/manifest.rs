@@ -69,6 +69,8 @@ pub struct Options {
     pub max_decompressed: u64,
     pub min_severity: Option<&'static str>,
     pub config_file: Option<AuxFile>,
+    /// The `--ioc` files: path, SHA-256, format and entries read.
+    pub ioc_files: Vec<crate::detect::ioc::IocFile>,
 }
 
 #[derive(Debug, Serialize)]

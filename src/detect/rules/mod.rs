@@ -10,6 +10,7 @@ pub mod impact;
 pub mod lateral_movement;
 pub mod persistence;
 pub mod privilege_escalation;
+pub mod threat_intel;
 
 use std::collections::BTreeMap;
 
