@@ -177,13 +177,37 @@ pub const EXTENSION_DELETES: [&str; 3] = [
 /// operation column and put in time order once; each rule then takes its
 /// own events from them ([`Candidates::events`]) without copying strings.
 pub struct Candidates<'a> {
-    cols: Vec<&'a StringChunked>,
-    times: Int64Chunked,
+    cols: Vec<StrCol<'a>>,
+    /// Event times, by frame row.
+    times: Vec<i64>,
     /// The frame's distinct operations; rows refer to them by index.
     ops: Vec<&'a str>,
     /// (row, operation index or [`NO_OP`], IOC kinds of its addresses) of
     /// every row some filter accepts, by time then row.
     rows: Vec<(u32, u32, u8)>,
+}
+
+/// Row access to a string column: straight into its array when it is one
+/// chunk (the scanned frame's rule columns are), else through polars.
+enum StrCol<'a> {
+    One(&'a polars_arrow::array::Utf8ViewArray),
+    Many(&'a StringChunked),
+}
+
+impl<'a> StrCol<'a> {
+    fn of(ca: &'a StringChunked) -> StrCol<'a> {
+        match ca.downcast_iter().collect::<Vec<_>>()[..] {
+            [one] => StrCol::One(one),
+            _ => StrCol::Many(ca),
+        }
+    }
+
+    fn get(&self, i: usize) -> Option<&'a str> {
+        match self {
+            StrCol::One(a) => a.get(i),
+            StrCol::Many(c) => c.get(i),
+        }
+    }
 }
 
 /// The operation index of a row without an operation.
@@ -215,7 +239,10 @@ impl<'a> Candidates<'a> {
             .iter()
             .map(|c| Ok(frame.column(c)?.str()?))
             .collect::<Result<_>>()?;
-        let times = crate::frame::times(frame)?;
+        let times: Vec<i64> = crate::frame::times(frame)?
+            .iter()
+            .map(Option::unwrap_or_default)
+            .collect();
         let mut index: PlHashMap<&'a str, u32> = PlHashMap::new();
         let mut ops: Vec<&'a str> = Vec::new();
         let op_col: &'a StringChunked = cols[12];
@@ -246,13 +273,13 @@ impl<'a> Candidates<'a> {
             .filter_map(|(i, &o)| {
                 let m = masks.get(i).copied().unwrap_or(0) & ioc_wanted;
                 let by_op = o != NO_OP && wanted[o as usize];
-                (by_op || m != 0).then(|| (times.get(i).unwrap_or_default(), i as u32, o, m))
+                (by_op || m != 0).then(|| (times[i], i as u32, o, m))
             })
             .collect();
         keyed.sort_unstable();
         let rows = keyed.into_iter().map(|(_, i, o, m)| (i, o, m)).collect();
         Ok(Candidates {
-            cols,
+            cols: cols.into_iter().map(StrCol::of).collect(),
             times,
             ops,
             rows,
@@ -286,7 +313,7 @@ impl<'a> Candidates<'a> {
             .unwrap_or_default();
         Ev {
             row: i as u64,
-            time: self.times.get(i).unwrap_or_default(),
+            time: self.times[i],
             event_id: g(0).unwrap_or_default(),
             actor,
             caller,

@@ -137,8 +137,19 @@ impl CollectFrames {
         for d in it {
             df.vstack_mut_owned(d)?;
         }
-        df.rechunk_mut_par();
-        Ok(df)
+        // One chunk per column for fast row access, except the two largest
+        // (`properties`, `claims`: most of the bytes), which are only ever
+        // gathered by row; copying them would cost more than it gains.
+        let height = df.height();
+        let cols: Vec<Column> = df
+            .columns()
+            .iter()
+            .map(|c| match c.name().as_str() {
+                "properties" | "claims" => c.clone(),
+                _ => c.rechunk(),
+            })
+            .collect();
+        Ok(DataFrame::new(height, cols)?)
     }
 }
 
