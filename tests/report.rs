@@ -584,3 +584,22 @@ fn force_replaces_an_earlier_run_and_own_output_is_not_read_back() {
     let m = json(&std::fs::read(inner.join("manifest.json")).unwrap());
     assert_eq!(m["inputs"].as_array().unwrap().len(), 1, "{}", m["inputs"]);
 }
+
+#[test]
+fn stdout_findings_equal_the_folder_findings() {
+    // Without -o the frame is held without properties and claims; the
+    // findings must not change.
+    let out = tempfile::tempdir().unwrap();
+    scan_to(out.path(), &["tests/data/scenarios", "samples/"], &[]);
+    let folder = std::fs::read_to_string(out.path().join("findings.json")).unwrap();
+    let stdout = ok(&[
+        "scan",
+        "--quiet",
+        "--format",
+        "json",
+        "tests/data/scenarios",
+        "samples/",
+    ]);
+    assert!(folder.len() > 10_000);
+    assert_eq!(stdout, folder);
+}

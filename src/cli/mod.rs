@@ -564,16 +564,22 @@ fn scan(a: ScanArgs) -> Result<()> {
         None => RejectsWriter::lazy(&a.rejects),
     };
     let progress = a.read.progress("scan");
+    // Without a report folder no evidence row is written, so the two
+    // largest columns (no rule reads them) need not be held.
     let mut frames = ingest::CollectFrames::default();
-    let report = ingest::run(
-        &sources,
-        &opts,
-        &mut frames,
-        &mut rejects,
-        progress.as_ref(),
-    )?;
+    let mut lean = LeanFrames(ingest::CollectFrames::default());
+    let sink: &mut dyn ingest::FrameSink = if a.output.is_some() {
+        &mut frames
+    } else {
+        &mut lean
+    };
+    let report = ingest::run(&sources, &opts, sink, &mut rejects, progress.as_ref())?;
     rejects.finish()?;
-    let frame = frames.into_frame()?;
+    let frame = if a.output.is_some() {
+        frames.into_frame()?
+    } else {
+        lean.0.into_frame()?
+    };
     let mut doc = detect::run(&frame, &config)?;
     let min_severity = a.min_severity.map(Severity::from);
     if let Some(m) = min_severity {
@@ -818,6 +824,21 @@ fn prefill(c: &mut crate::filter::Criteria, spec: &str, window: i64, timed: bool
         c.until_us = Some(t("last_seen")? + window + 1);
     }
     Ok(())
+}
+
+/// Collects frame chunks without `properties` and `claims` (their values
+/// are nulled, so the frame keeps its schema).
+struct LeanFrames(ingest::CollectFrames);
+
+impl ingest::FrameSink for LeanFrames {
+    fn frame(&mut self, mut df: polars::prelude::DataFrame) -> Result<()> {
+        use polars::prelude::*;
+        let n = df.height();
+        for name in ["properties", "claims"] {
+            df.with_column(Column::full_null(name.into(), n, &DataType::String))?;
+        }
+        self.0.frame(df)
+    }
 }
 
 /// Keeps the matching rows of each chunk.
