@@ -45,6 +45,17 @@ pub struct EvidenceRow {
     pub findings: Vec<usize>,
 }
 
+impl EvidenceRow {
+    /// The ids of the findings it supports, comma-separated.
+    pub fn finding_ids(&self, doc: &FindingsDoc) -> String {
+        self.findings
+            .iter()
+            .map(|&f| doc.findings[f].id.as_str())
+            .collect::<Vec<_>>()
+            .join(",")
+    }
+}
+
 /// Every evidence record of a run, in time order, with the canonical rows.
 pub struct Evidence {
     pub rows: Vec<EvidenceRow>,
@@ -337,13 +348,7 @@ pub fn frame(ev: &Evidence, doc: &FindingsDoc, sources: &[SourceDesc]) -> Result
         path.push(crate::input::source_name(sources, r.source));
         sha.push(r.sha256.as_str());
         rec.push(r.line.as_str());
-        ids.push(
-            r.findings
-                .iter()
-                .map(|&f| doc.findings[f].id.as_str())
-                .collect::<Vec<_>>()
-                .join(","),
-        );
+        ids.push(r.finding_ids(doc));
     }
     let mut df = ev.frame.clone();
     df.with_column(Column::new("source_path".into(), path))?;

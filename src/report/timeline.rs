@@ -76,11 +76,7 @@ pub fn render(ev: &Evidence, doc: &FindingsDoc, sources: &[SourceDesc]) -> Resul
             r.time_us.to_string(),
             "Event Time".into(),
             message(&get),
-            r.findings
-                .iter()
-                .map(|&f| doc.findings[f].id.as_str())
-                .collect::<Vec<_>>()
-                .join(","),
+            r.finding_ids(doc),
             r.findings
                 .iter()
                 .map(|&f| doc.findings[f].rule_id.as_str())
