@@ -4,9 +4,9 @@ use std::sync::OnceLock;
 
 use super::Rule;
 use super::rules::{
-    credential_access as cred, defense_evasion as evas, execution as exec, exposure as init,
-    impact as impa, lateral_movement as latm, persistence as pers, privilege_escalation as privesc,
-    threat_intel as intl,
+    anomaly as anom, credential_access as cred, defense_evasion as evas, execution as exec,
+    exposure as init, impact as impa, lateral_movement as latm, persistence as pers,
+    privilege_escalation as privesc, threat_intel as intl,
 };
 
 /// Every rule of the catalog, sorted by id.
@@ -50,6 +50,15 @@ pub fn all() -> &'static [Box<dyn Rule>] {
             Box::new(impa::VaultOrGroupDeletion),
             Box::new(intl::SuspiciousIp),
             Box::new(intl::ProxyIp),
+            Box::new(anom::UnusedApp),
+            Box::new(anom::InactiveAccount),
+            Box::new(anom::NovelTacticUser),
+            Box::new(anom::NovelTacticService),
+            Box::new(anom::NewNetwork),
+            Box::new(anom::TokenElsewhere),
+            Box::new(anom::VolumeAnomaly),
+            Box::new(anom::NewCountry),
+            Box::new(anom::ImpossibleTravel),
         ];
         v.sort_by_key(|r| r.meta().id);
         v

@@ -35,6 +35,19 @@ pub struct Config {
     /// The `--ioc` lists the IOC rules match addresses against.
     #[serde(skip)]
     pub ioc: std::sync::Arc<super::ioc::IocSet>,
+    /// Start of the detection period (µs; `--detect-from`); by default the
+    /// last 7 days of the data.
+    #[serde(skip)]
+    pub detect_from: Option<i64>,
+    /// Places addresses (`--geoip`).
+    #[serde(skip)]
+    pub locate: Option<std::sync::Arc<dyn super::baseline::Locate>>,
+}
+
+impl std::fmt::Debug for dyn super::baseline::Locate {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Locate")
+    }
 }
 
 /// Parameter values for one rule run: defaults with overrides applied.
@@ -87,6 +100,11 @@ fn bad(path: &Path, msg: String) -> Error {
 }
 
 impl Config {
+    /// The `--geoip` databases, if any.
+    pub fn locator(&self) -> Option<&dyn super::baseline::Locate> {
+        self.locate.as_deref()
+    }
+
     /// Reads and validates a TOML config file.
     pub fn load(path: &Path) -> Result<Config> {
         let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;

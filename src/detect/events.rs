@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 
 use polars::prelude::*;
 
+use super::baseline::{Baseline, RowFlag};
 use super::ioc::{IocKind, IocSet};
 use crate::error::Result;
 
@@ -53,6 +54,8 @@ pub struct Context {
     pub first_seen: std::collections::HashMap<String, i64>,
     /// The `--ioc` lists (empty without them).
     pub ioc: std::sync::Arc<IocSet>,
+    /// What each principal did before the detection period.
+    pub baseline: std::sync::Arc<Baseline>,
 }
 
 impl Context {
@@ -82,7 +85,7 @@ pub fn context(frame: &DataFrame) -> Result<Context> {
     let first_seen = first.into_iter().map(|(a, t)| (a.to_owned(), t)).collect();
     Ok(Context {
         first_seen,
-        ioc: Default::default(),
+        ..Context::default()
     })
 }
 
@@ -126,6 +129,13 @@ pub enum OpFilter {
     /// Any operation whose caller IP or token IP is listed under this kind
     /// in the IOC lists (no row without them).
     Ioc(IocKind),
+    /// Any operation the baseline marked so (see [`RowFlag`]).
+    Flagged(RowFlag),
+    /// The operation is in one of these tactic families (mask of
+    /// [`super::families::Family::bit`]).
+    Family(u16),
+    /// Any of these.
+    Either(Vec<OpFilter>),
 }
 
 impl OpFilter {
@@ -134,14 +144,19 @@ impl OpFilter {
         match self {
             OpFilter::In(ops) => ops.iter().any(|o| o == op),
             OpFilter::EndsWith(sfx) => sfx.iter().any(|s| op.ends_with(s.as_str())),
-            OpFilter::Ioc(_) => false,
+            OpFilter::Family(m) => super::families::families(op) & m != 0,
+            OpFilter::Either(v) => v.iter().any(|f| f.matches(op)),
+            OpFilter::Ioc(_) | OpFilter::Flagged(_) => false,
         }
     }
 
-    /// The IOC kinds (mask of [`IocKind::bit`]) whose rows it accepts.
-    fn ioc_mask(&self) -> u8 {
+    /// The row marks (IOC kinds by [`IocKind::bit`], baseline marks by
+    /// [`RowFlag::bit`]) whose rows it accepts.
+    fn row_mask(&self) -> u8 {
         match self {
             OpFilter::Ioc(k) => k.bit(),
+            OpFilter::Flagged(f) => f.bit(),
+            OpFilter::Either(v) => v.iter().fold(0, |m, f| m | f.row_mask()),
             _ => 0,
         }
     }
@@ -182,8 +197,9 @@ pub struct Candidates<'a> {
     times: Vec<i64>,
     /// The frame's distinct operations; rows refer to them by index.
     ops: Vec<&'a str>,
-    /// (row, operation index or [`NO_OP`], IOC kinds of its addresses) of
-    /// every row some filter accepts, by time then row.
+    /// (row, operation index or [`NO_OP`], row marks: IOC kinds of its
+    /// addresses and baseline flags) of every row some filter accepts, by
+    /// time then row.
     rows: Vec<(u32, u32, u8)>,
 }
 
@@ -232,9 +248,15 @@ fn ioc_masks<'a>(cols: &[&'a StringChunked], ioc: &IocSet) -> Vec<u8> {
 }
 
 impl<'a> Candidates<'a> {
-    /// The rows of `frame` that one of `filters` accepts: by operation, or
-    /// by the addresses `ioc` lists.
-    pub fn new(frame: &'a DataFrame, filters: &[OpFilter], ioc: &IocSet) -> Result<Self> {
+    /// The rows of `frame` that one of `filters` accepts: by operation, by
+    /// the addresses `ioc` lists, or by the baseline's row `flags` (one
+    /// mask of [`RowFlag::bit`]s per frame row; empty for none).
+    pub fn new(
+        frame: &'a DataFrame,
+        filters: &[OpFilter],
+        ioc: &IocSet,
+        flags: &[u8],
+    ) -> Result<Self> {
         let cols: Vec<&StringChunked> = COLS
             .iter()
             .map(|c| Ok(frame.column(c)?.str()?))
@@ -261,7 +283,8 @@ impl<'a> Candidates<'a> {
             .iter()
             .map(|o| filters.iter().any(|f| f.matches(o)))
             .collect();
-        let ioc_wanted = filters.iter().fold(0, |m, f| m | f.ioc_mask());
+        let marks_wanted = filters.iter().fold(0, |m, f| m | f.row_mask());
+        let ioc_wanted = marks_wanted & IocKind::ALL.iter().fold(0, |m, k| m | k.bit());
         let masks = if ioc_wanted != 0 && !ioc.is_empty() {
             ioc_masks(&cols, ioc)
         } else {
@@ -271,7 +294,8 @@ impl<'a> Candidates<'a> {
             .iter()
             .enumerate()
             .filter_map(|(i, &o)| {
-                let m = masks.get(i).copied().unwrap_or(0) & ioc_wanted;
+                let m = (masks.get(i).copied().unwrap_or(0) | flags.get(i).copied().unwrap_or(0))
+                    & marks_wanted;
                 let by_op = o != NO_OP && wanted[o as usize];
                 (by_op || m != 0).then(|| (times[i], i as u32, o, m))
             })
@@ -292,11 +316,11 @@ impl<'a> Candidates<'a> {
     /// [`new`]: Candidates::new
     pub fn events(&self, filter: &OpFilter) -> Events<'a> {
         let wanted: Vec<bool> = self.ops.iter().map(|o| filter.matches(o)).collect();
-        let ioc = filter.ioc_mask();
+        let marks = filter.row_mask();
         let mine = || {
             self.rows
                 .iter()
-                .filter(|(_, o, m)| (*o != NO_OP && wanted[*o as usize]) || m & ioc != 0)
+                .filter(|(_, o, m)| (*o != NO_OP && wanted[*o as usize]) || m & marks != 0)
         };
         let mut out = Vec::with_capacity(mine().count());
         out.extend(mine().map(|&(row, _, _)| self.ev(row as usize)));
@@ -591,6 +615,50 @@ pub mod testing {
             self.app_id = Some(a.to_owned().into());
             self
         }
+    }
+
+    /// A frame holding the rule columns and the time of `v` (in order),
+    /// as the engine reads them.
+    pub fn frame_of(v: &[Ev<'_>]) -> DataFrame {
+        let col = |name: &str, f: &dyn Fn(&Ev) -> Option<String>| -> Column {
+            Column::new(
+                name.into(),
+                v.iter().map(f).collect::<Vec<Option<String>>>(),
+            )
+        };
+        let s = |x: &Option<Cow<str>>| x.as_ref().map(|c| c.to_string());
+        let mut cols = vec![
+            col("event_id", &|e| Some(e.event_id.to_string())),
+            col("caller", &|e| s(&e.caller)),
+            col("principal_id", &|e| s(&e.principal_id)),
+            col("principal_type", &|e| s(&e.principal_type)),
+            col("app_id", &|e| s(&e.app_id)),
+            col("caller_ip", &|e| s(&e.caller_ip)),
+            col("tenant_id", &|e| s(&e.tenant_id)),
+            col("subscription_id", &|e| s(&e.subscription_id)),
+            col("resource_id", &|e| s(&e.resource_id)),
+            col("resource_group", &|e| s(&e.resource_group)),
+            col("resource_type", &|e| s(&e.resource_type)),
+            col("resource_name", &|e| s(&e.resource_name)),
+            col("operation", &|e| Some(e.operation.to_string())),
+            col("status", &|e| s(&e.status)),
+            col("sub_status", &|e| s(&e.sub_status)),
+            col("correlation_id", &|e| s(&e.correlation_id)),
+            col("auth_scope", &|e| s(&e.auth_scope)),
+            col("request_body", &|e| s(&e.request_body)),
+            col("response_body", &|e| s(&e.response_body)),
+            col("token_ip", &|e| s(&e.token_ip)),
+        ];
+        let t: Vec<i64> = v.iter().map(|e| e.time).collect();
+        cols.push(
+            Column::new("time".into(), t)
+                .cast(&DataType::Datetime(
+                    TimeUnit::Microseconds,
+                    Some(TimeZone::UTC),
+                ))
+                .unwrap(),
+        );
+        DataFrame::new(v.len(), cols).unwrap()
     }
 
     /// Runs `r` with its default parameters and no context over `v`.

@@ -95,6 +95,10 @@ pub struct RuleSummary {
     pub id: String,
     pub version: u32,
     pub findings: usize,
+    /// Why the rule could not judge this data (baseline too short, no
+    /// `--geoip`), when it could not.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
 }
 
 #[derive(Clone, Debug, Serialize, PartialEq, Eq)]
@@ -105,6 +109,8 @@ pub struct FindingsDoc {
     pub rule_errors: Vec<super::RuleError>,
     pub findings: Vec<Finding>,
     pub storylines: Vec<Storyline>,
+    /// The baseline period and whether the baseline rules judged anything.
+    pub baseline: super::baseline::BaselineSummary,
 }
 
 fn sorted_set<'a>(it: impl Iterator<Item = Option<&'a str>>) -> Vec<String> {
@@ -186,6 +192,7 @@ pub fn build(runs: Vec<(&'static RuleMeta, Vec<Hit>, Vec<Ev>)>) -> FindingsDoc {
             id: meta.id.into(),
             version: meta.version,
             findings: hits.len(),
+            note: None,
         });
         for h in hits {
             findings.push(finding(meta, h, ev));
@@ -216,6 +223,7 @@ pub fn build(runs: Vec<(&'static RuleMeta, Vec<Hit>, Vec<Ev>)>) -> FindingsDoc {
         rule_errors: Vec::new(),
         findings,
         storylines: Vec::new(),
+        baseline: Default::default(),
     };
     doc.number();
     doc

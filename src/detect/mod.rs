@@ -9,9 +9,11 @@
 //! actor in a window; sequence rules look for A then B by the same actor or
 //! on the same resource. The helpers for all three are in [`events`].
 
+pub mod baseline;
 pub mod catalog;
 pub mod config;
 pub mod events;
+pub mod families;
 pub mod findings;
 pub mod ioc;
 mod rules;
@@ -166,6 +168,11 @@ pub trait Rule: Send + Sync {
     fn candidates(&self) -> OpFilter;
     /// Finds hits among the candidate rows (sorted by time).
     fn detect(&self, ev: &Events<'_>, ctx: &Context, p: &Params) -> Vec<Hit>;
+    /// Why the rule could not judge this data, if it could not (a
+    /// baseline too short, no `--geoip` database).
+    fn not_applied(&self, _ctx: &Context) -> Option<String> {
+        None
+    }
 }
 
 /// A rule that could not run, and why.
@@ -213,6 +220,9 @@ pub fn run_rules(
 ) -> Result<FindingsDoc> {
     let mut ctx = events::context(frame)?;
     ctx.ioc = config.ioc.clone();
+    let geo = config.locator();
+    let (baseline, flags) = baseline::Baseline::build(frame, config.detect_from, geo)?;
+    ctx.baseline = std::sync::Arc::new(baseline);
     // One pass over the frame finds every enabled rule's rows.
     let filters: Vec<(usize, OpFilter)> = rules
         .iter()
@@ -221,7 +231,8 @@ pub fn run_rules(
         .map(|(i, r)| (i, r.candidates()))
         .collect();
     let all: Vec<OpFilter> = filters.iter().map(|(_, f)| f.clone()).collect();
-    let cands = Candidates::new(frame, &all, &config.ioc)?;
+    let cands = Candidates::new(frame, &all, &config.ioc, &flags)?;
+    drop(flags);
     type Outcome<'a> = std::result::Result<(usize, Vec<Hit>, Events<'a>), RuleError>;
     let outcomes: Vec<Outcome> = filters
         .par_iter()
@@ -260,6 +271,13 @@ pub fn run_rules(
     let mut doc = findings::build(runs);
     errors.sort_by(|a, b| a.rule_id.cmp(&b.rule_id));
     doc.rule_errors = errors;
+    doc.baseline = ctx.baseline.summary.clone();
+    for r in &mut doc.rules_run {
+        r.note = rules
+            .iter()
+            .find(|x| x.meta().id == r.id)
+            .and_then(|x| x.not_applied(&ctx));
+    }
     Ok(doc)
 }
 

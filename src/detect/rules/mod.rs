@@ -2,6 +2,7 @@
 //! share: event rules (one event matches), bursts (distinct counts per actor
 //! in a window) and ephemeral sequences (created, used and deleted).
 
+pub mod anomaly;
 pub mod credential_access;
 pub mod defense_evasion;
 pub mod execution;
