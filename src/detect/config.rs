@@ -35,6 +35,9 @@ pub struct Config {
     /// The `--ioc` lists the IOC rules match addresses against.
     #[serde(skip)]
     pub ioc: std::sync::Arc<super::ioc::IocSet>,
+    /// The `--geoip` databases, when given.
+    #[serde(skip)]
+    pub geoip: Option<std::sync::Arc<crate::geo::GeoDb>>,
 }
 
 /// Parameter values for one rule run: defaults with overrides applied.
