@@ -514,7 +514,9 @@ mod tests {
         for (name, bytes) in cases {
             let p = dir.path().join(name);
             std::fs::write(&p, bytes).unwrap();
-            let e = GeoDb::open(std::slice::from_ref(&p)).unwrap_err().to_string();
+            let e = GeoDb::open(std::slice::from_ref(&p))
+                .unwrap_err()
+                .to_string();
             assert!(e.contains(name), "{name}: {e}");
             assert!(e.contains("expected a MaxMind DB file"), "{name}: {e}");
         }

@@ -69,6 +69,11 @@ pub struct ScanArgs {
     /// finding (AH-INTL-001, AH-INTL-002).
     #[arg(long, value_name = "FILE")]
     pub ioc: Vec<PathBuf>,
+    /// GeoIP: a MaxMind DB file (GeoLite2/GeoIP2 City or Country, ASN;
+    /// repeatable, merged in the order given). Caller IPs get their country
+    /// and autonomous system.
+    #[arg(long, value_name = "FILE.mmdb")]
+    pub geoip: Vec<PathBuf>,
     /// Write into an output folder that is not empty.
     #[arg(long)]
     pub force: bool,
@@ -345,6 +350,14 @@ fn gap_seconds(v: &str) -> Result<u64> {
     Ok(secs)
 }
 
+/// The `--geoip` databases, when any were given.
+fn open_geoip(paths: &[PathBuf]) -> Result<Option<std::sync::Arc<crate::geo::GeoDb>>> {
+    if paths.is_empty() {
+        return Ok(None);
+    }
+    Ok(Some(std::sync::Arc::new(crate::geo::GeoDb::open(paths)?)))
+}
+
 fn stats(a: StatsArgs) -> Result<()> {
     let opts = a.read.options()?;
     let doc_opts = DocOptions {
@@ -549,6 +562,12 @@ fn scan(a: ScanArgs) -> Result<()> {
     let ioc = detect::ioc::IocSet::load(&a.ioc)?;
     let ioc_files = ioc.files.clone();
     config.ioc = std::sync::Arc::new(ioc);
+    let geoip = open_geoip(&a.geoip)?;
+    let geoip_files = geoip
+        .as_ref()
+        .map(|g| g.files().to_vec())
+        .unwrap_or_default();
+    config.geoip = geoip;
     if let Some(dir) = &a.output {
         folder::prepare(dir, a.force)?;
     }
@@ -623,6 +642,7 @@ fn scan(a: ScanArgs) -> Result<()> {
         min_severity,
         rejects: rejects.count,
         ioc_files: &ioc_files,
+        geoip_files: &geoip_files,
     };
     let outputs = folder::write(dir, &run)?;
     let options = manifest::Options {
@@ -632,6 +652,7 @@ fn scan(a: ScanArgs) -> Result<()> {
         min_severity: min_severity.map(Severity::as_str),
         config_file,
         ioc_files,
+        geoip_files,
     };
     let rules = manifest::rule_runs(&config, &doc);
     let m = start.finish(options, rules, &doc, &report, outputs);
