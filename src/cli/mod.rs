@@ -246,6 +246,12 @@ pub struct StatsArgs {
     /// Where to write rejected records (JSON Lines; only written when there are any).
     #[arg(long, value_name = "FILE", default_value = "armhunt-rejects.jsonl")]
     pub rejects: PathBuf,
+    /// GeoIP: a MaxMind DB file (GeoLite2/GeoIP2 City or Country, ASN;
+    /// repeatable, merged in the order given). Caller IPs get their country
+    /// and autonomous system, with top countries and ASNs, and each actor's
+    /// countries.
+    #[arg(long, value_name = "FILE.mmdb")]
+    pub geoip: Vec<PathBuf>,
 }
 
 #[derive(Args, Debug)]
@@ -365,6 +371,7 @@ fn stats(a: StatsArgs) -> Result<()> {
         actors: a.actors.or((!a.json).then_some(TEXT_ACTORS)),
         gap_seconds: gap_seconds(&a.gap)?,
     };
+    let geoip = open_geoip(&a.geoip)?;
     set_threads(a.read.threads)?;
     let sources = input::discover(&a.read.paths)?;
     let progress = a.read.progress("stats");
@@ -378,7 +385,7 @@ fn stats(a: StatsArgs) -> Result<()> {
             .then(|| rejects.path().display().to_string()),
         count: rejects.count,
     };
-    let doc = sink.doc(&report, doc_opts, info);
+    let doc = sink.doc(&report, doc_opts, info, geoip.as_deref());
     let mut out = std::io::stdout().lock();
     let r = if a.json {
         serde_json::to_writer_pretty(&mut out, &doc)
