@@ -115,7 +115,7 @@ fn stats_json_gets_countries_and_asns() {
     // The text says the same.
     let text = geo(false);
     assert!(text.contains("\ntop country:\n"), "{text}");
-    assert!(text.contains("       10  NL  Netherlands\n"), "{text}");
+    assert!(text.contains("       10  NL (Netherlands)\n"), "{text}");
     assert!(
         text.contains("       10  AS64496  Example Hosting B.V.\n"),
         "{text}"

@@ -438,17 +438,17 @@ fn geo_suffix(list: &str, entry: &serde_json::Value) -> String {
             text("as_org").as_deref(),
         ),
         "country" => text("country_name")
-            .map(|n| format!("  {n}"))
+            .map(|n| format!(" ({n})"))
             .unwrap_or_default(),
         "asn" => text("as_org").map(|n| format!("  {n}")).unwrap_or_default(),
         _ => String::new(),
     }
 }
 
-/// `  NL  AS1136 KPN B.V.`; `??` for an unknown country, no AS part
+/// `  NL  AS1136 KPN B.V.`; `unknown` for an unknown country, no AS part
 /// without an ASN. Values are escaped by the caller.
 fn ip_geo_text(country: Option<&str>, asn: Option<u64>, org: Option<&str>) -> String {
-    let mut s = format!("  {}", country.unwrap_or("??"));
+    let mut s = format!("  {}", country.unwrap_or(geo::UNKNOWN));
     if let Some(n) = asn {
         let _ = write!(s, "  AS{n}");
         if let Some(o) = org {
@@ -685,6 +685,22 @@ mod tests {
         assert_eq!(format_duration(21_600), "6h");
         assert_eq!(format_duration(93_780), "1d 2h 3m");
         assert_eq!(format_duration(86_400 * 3 + 60), "3d 1m");
+    }
+
+    #[test]
+    fn geoip_text_of_an_ip() {
+        assert_eq!(
+            ip_geo_text(Some("NL"), Some(1136), Some("KPN")),
+            "  NL  AS1136 KPN"
+        );
+        assert_eq!(ip_geo_text(Some("NL"), Some(1136), None), "  NL  AS1136");
+        assert_eq!(ip_geo_text(None, None, Some("x")), "  unknown");
+        let e = serde_json::json!({"value": "AS1", "as_org": "Evil\u{1b}[31m"});
+        assert_eq!(
+            geo_suffix("asn", &e),
+            format!("  {}", term_safe("Evil\u{1b}[31m"))
+        );
+        assert_eq!(geo_suffix("caller", &e), "");
     }
 
     #[test]
