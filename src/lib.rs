@@ -10,6 +10,7 @@ pub mod detect;
 pub mod error;
 pub mod filter;
 pub mod frame;
+pub mod geo;
 pub mod ingest;
 pub mod input;
 pub mod normalize;

@@ -69,6 +69,11 @@ pub struct ScanArgs {
     /// finding (AH-INTL-001, AH-INTL-002).
     #[arg(long, value_name = "FILE")]
     pub ioc: Vec<PathBuf>,
+    /// GeoIP: a MaxMind DB file (GeoLite2/GeoIP2 City or Country, ASN;
+    /// repeatable, merged in the order given). Caller IPs get their country
+    /// and autonomous system.
+    #[arg(long, value_name = "FILE.mmdb")]
+    pub geoip: Vec<PathBuf>,
     /// Write into an output folder that is not empty.
     #[arg(long)]
     pub force: bool,
@@ -241,6 +246,12 @@ pub struct StatsArgs {
     /// Where to write rejected records (JSON Lines; only written when there are any).
     #[arg(long, value_name = "FILE", default_value = "armhunt-rejects.jsonl")]
     pub rejects: PathBuf,
+    /// GeoIP: a MaxMind DB file (GeoLite2/GeoIP2 City or Country, ASN;
+    /// repeatable, merged in the order given). Caller IPs get their country
+    /// and autonomous system, with top countries and ASNs, and each actor's
+    /// countries.
+    #[arg(long, value_name = "FILE.mmdb")]
+    pub geoip: Vec<PathBuf>,
 }
 
 #[derive(Args, Debug)]
@@ -345,6 +356,14 @@ fn gap_seconds(v: &str) -> Result<u64> {
     Ok(secs)
 }
 
+/// The `--geoip` databases, when any were given.
+fn open_geoip(paths: &[PathBuf]) -> Result<Option<std::sync::Arc<crate::geo::GeoDb>>> {
+    if paths.is_empty() {
+        return Ok(None);
+    }
+    Ok(Some(std::sync::Arc::new(crate::geo::GeoDb::open(paths)?)))
+}
+
 fn stats(a: StatsArgs) -> Result<()> {
     let opts = a.read.options()?;
     let doc_opts = DocOptions {
@@ -352,6 +371,7 @@ fn stats(a: StatsArgs) -> Result<()> {
         actors: a.actors.or((!a.json).then_some(TEXT_ACTORS)),
         gap_seconds: gap_seconds(&a.gap)?,
     };
+    let geoip = open_geoip(&a.geoip)?;
     set_threads(a.read.threads)?;
     let sources = input::discover(&a.read.paths)?;
     let progress = a.read.progress("stats");
@@ -365,7 +385,7 @@ fn stats(a: StatsArgs) -> Result<()> {
             .then(|| rejects.path().display().to_string()),
         count: rejects.count,
     };
-    let doc = sink.doc(&report, doc_opts, info);
+    let doc = sink.doc(&report, doc_opts, info, geoip.as_deref());
     let mut out = std::io::stdout().lock();
     let r = if a.json {
         serde_json::to_writer_pretty(&mut out, &doc)
@@ -549,6 +569,12 @@ fn scan(a: ScanArgs) -> Result<()> {
     let ioc = detect::ioc::IocSet::load(&a.ioc)?;
     let ioc_files = ioc.files.clone();
     config.ioc = std::sync::Arc::new(ioc);
+    let geoip = open_geoip(&a.geoip)?;
+    let geoip_files = geoip
+        .as_ref()
+        .map(|g| g.files().to_vec())
+        .unwrap_or_default();
+    config.locate = geoip.map(|g| g as std::sync::Arc<dyn detect::baseline::Locate>);
     if let Some(dir) = &a.output {
         folder::prepare(dir, a.force)?;
     }
@@ -623,6 +649,7 @@ fn scan(a: ScanArgs) -> Result<()> {
         min_severity,
         rejects: rejects.count,
         ioc_files: &ioc_files,
+        geoip_files: &geoip_files,
     };
     let outputs = folder::write(dir, &run)?;
     let options = manifest::Options {
@@ -632,6 +659,7 @@ fn scan(a: ScanArgs) -> Result<()> {
         min_severity: min_severity.map(Severity::as_str),
         config_file,
         ioc_files,
+        geoip_files,
     };
     let rules = manifest::rule_runs(&config, &doc);
     let m = start.finish(options, rules, &doc, &report, outputs);

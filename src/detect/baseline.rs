@@ -51,55 +51,17 @@ pub fn day_text(day: i32) -> String {
     format_micros(day as i64 * US_PER_DAY)[..10].to_owned()
 }
 
-/// Where an address is, as a GeoIP database says.
-#[derive(Clone, Debug, Default, PartialEq)]
-pub struct Place {
-    /// ISO 3166 code.
-    pub country: Option<String>,
-    pub country_name: Option<String>,
-    pub city: Option<String>,
-    /// Latitude and longitude.
-    pub location: Option<(f64, f64)>,
-    /// Accuracy radius of the location, km.
-    pub accuracy_km: u32,
-    pub asn: Option<u32>,
-    pub as_org: Option<String>,
-}
-
-impl Place {
-    /// `Amsterdam, NL (AS1136 KPN B.V.)`.
-    pub fn describe(&self) -> String {
-        let mut s = match (&self.city, &self.country) {
-            (Some(c), Some(k)) => format!("{c}, {k}"),
-            (None, Some(k)) => k.clone(),
-            (Some(c), None) => c.clone(),
-            (None, None) => "unknown place".into(),
-        };
-        if let Some(n) = self.asn {
-            s.push_str(&format!(" (AS{n}"));
-            if let Some(o) = &self.as_org {
-                s.push(' ');
-                s.push_str(o);
-            }
-            s.push(')');
-        }
-        s
-    }
-}
+pub use crate::geo::Geo as Place;
 
 /// Something that places addresses (the `--geoip` databases).
 pub trait Locate: Send + Sync {
     fn locate(&self, ip: &str) -> Option<Place>;
 }
 
-/// Great-circle distance in km between two (latitude, longitude) points.
-pub fn distance_km(a: (f64, f64), b: (f64, f64)) -> f64 {
-    const R: f64 = 6371.0088;
-    let (la1, lo1) = (a.0.to_radians(), a.1.to_radians());
-    let (la2, lo2) = (b.0.to_radians(), b.1.to_radians());
-    let h = ((la2 - la1) / 2.0).sin().powi(2)
-        + la1.cos() * la2.cos() * ((lo2 - lo1) / 2.0).sin().powi(2);
-    2.0 * R * h.sqrt().min(1.0).asin()
+impl Locate for crate::geo::GeoDb {
+    fn locate(&self, ip: &str) -> Option<Place> {
+        self.lookup(ip)
+    }
 }
 
 /// The network an address belongs to for baselines: its /24 (IPv4, also
@@ -642,10 +604,10 @@ impl Baseline {
                 && let (Some(ip), Some(actor)) = (c, pid.get(i).or(caller.get(i)))
                 && let Some(place) = b.places.get(ip)
             {
-                if let Some(loc) = place.location
+                if let Some(loc) = place.coordinates()
                     && is_user(ptype.get(i), caller.get(i))
                 {
-                    travel.push((actor, t, i, loc, place.accuracy_km));
+                    travel.push((actor, t, i, loc, place.accuracy_km.unwrap_or(0)));
                 }
                 if t >= split
                     && let Some(k) = &place.country
@@ -716,7 +678,7 @@ pub fn impossible(
     loc2: (f64, f64),
     acc2: u32,
 ) -> Option<(f64, f64)> {
-    let d = distance_km(loc1, loc2) - acc1 as f64 - acc2 as f64;
+    let d = crate::geo::distance_km(loc1, loc2) - acc1 as f64 - acc2 as f64;
     if d < MIN_TRAVEL_KM {
         return None;
     }
@@ -760,8 +722,6 @@ mod tests {
     fn distances_and_journeys() {
         let ams = (52.37, 4.89);
         let nyc = (40.71, -74.01);
-        let d = distance_km(ams, nyc);
-        assert!((d - 5860.0).abs() < 60.0, "{d}");
         let h = US_PER_HOUR;
         // Amsterdam → New York in one hour: impossible; in ten: possible.
         assert!(impossible(0, ams, 10, h, nyc, 10).is_some());

@@ -33,6 +33,8 @@ pub struct Run<'a> {
     pub rejects: u64,
     /// The `--ioc` files the run matched addresses against.
     pub ioc_files: &'a [crate::detect::ioc::IocFile],
+    /// The `--geoip` databases the run looked addresses up in.
+    pub geoip_files: &'a [crate::geo::GeoFile],
 }
 
 impl Run<'_> {
@@ -92,6 +94,7 @@ impl Writer for ReportHtml {
             source_names: &names,
             rejects: run.rejects,
             ioc_files: run.ioc_files,
+            geoip_files: run.geoip_files,
         };
         Ok(vec![(
             "report.html".into(),

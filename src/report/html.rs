@@ -92,6 +92,8 @@ pub struct Page<'a> {
     pub rejects: u64,
     /// The `--ioc` files.
     pub ioc_files: &'a [crate::detect::ioc::IocFile],
+    /// The `--geoip` databases.
+    pub geoip_files: &'a [crate::geo::GeoFile],
 }
 
 fn sev_colour(s: Severity) -> &'static str {
@@ -261,6 +263,27 @@ fn summary(h: &mut String, p: &Page<'_>) {
                 esc(&f.path),
                 f.format.as_str(),
                 f.entries,
+                esc(&f.sha256)
+            );
+        }
+        h.push_str("</ul>\n");
+    }
+    if !p.geoip_files.is_empty() {
+        h.push_str("<p>GeoIP (<span class=\"mono\">--geoip</span>):</p>\n<ul>\n");
+        for f in p.geoip_files {
+            // The build day (the metadata's build_epoch).
+            let built = i64::try_from(f.build_epoch)
+                .ok()
+                .and_then(|s| s.checked_mul(1_000_000))
+                .map(crate::normalize::time::format_micros)
+                .map(|t| t.get(..10).unwrap_or(&t).to_owned())
+                .unwrap_or_default();
+            let _ = writeln!(
+                h,
+                "<li><span class=\"mono\">{}</span>: {}, built {}, SHA-256 <span class=\"mono\">{}</span></li>",
+                esc(&f.path),
+                esc(&f.database_type),
+                esc(&built),
                 esc(&f.sha256)
             );
         }

@@ -71,6 +71,8 @@ pub struct Options {
     pub config_file: Option<AuxFile>,
     /// The `--ioc` files: path, SHA-256, format and entries read.
     pub ioc_files: Vec<crate::detect::ioc::IocFile>,
+    /// The `--geoip` files: path, SHA-256, database type, build time, IP version.
+    pub geoip_files: Vec<crate::geo::GeoFile>,
 }
 
 #[derive(Debug, Serialize)]

@@ -1,6 +1,8 @@
 //! Shared helpers for the integration tests: run the binary, make files.
 #![allow(dead_code)]
 
+pub mod mmdb;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 

@@ -901,17 +901,22 @@ impl Rule for ImpossibleTravel {
                     let ip = ev[i].caller_ip.as_deref()?;
                     Some((i, ip, b.place(ip)?))
                 })
-                .filter(|(_, _, pl)| pl.location.is_some())
+                .filter(|(_, _, pl)| pl.coordinates().is_some())
                 .collect();
             for w in located.windows(2) {
                 let ((i, ip1, a), (j, ip2, z)) = (w[0], w[1]);
-                let (Some(la), Some(lz)) = (a.location, z.location) else {
+                let (Some(la), Some(lz)) = (a.coordinates(), z.coordinates()) else {
                     continue;
                 };
                 let (e1, e2) = (&ev[i], &ev[j]);
-                if let Some((km, speed)) =
-                    impossible(e1.time, la, a.accuracy_km, e2.time, lz, z.accuracy_km)
-                {
+                if let Some((km, speed)) = impossible(
+                    e1.time,
+                    la,
+                    a.accuracy_km.unwrap_or(0),
+                    e2.time,
+                    lz,
+                    z.accuracy_km.unwrap_or(0),
+                ) {
                     let why = format!(
                         "{ip1} ({}) at {}, then {ip2} ({}) at {}: {:.0} km in {} ({} km/h; the limit is {:.0} km/h)",
                         a.describe(),

@@ -7,6 +7,7 @@ use polars::prelude::*;
 use serde::Serialize;
 
 use super::Count;
+use super::geo::{CountryCount, GeoIndex, IpCount};
 use crate::detect::findings::app_name;
 use crate::normalize::time::format_micros;
 
@@ -206,7 +207,12 @@ pub struct ActorDoc {
     /// `forbidden`, …); `null` for failures without one.
     pub failed_sub_status: Vec<Count>,
     pub operations: Listed<Count>,
-    pub caller_ips: Listed<Count>,
+    /// With `--geoip` each IP has its country and ASN.
+    pub caller_ips: Listed<IpCount>,
+    /// With `--geoip`: records per country of the caller IP (`unknown`
+    /// where the databases do not say); `distinct` counts known countries.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub countries: Option<Listed<CountryCount>>,
     pub client_apps: Listed<AppCount>,
 }
 
@@ -224,8 +230,9 @@ fn listed(map: &PlHashMap<String, u64>, n: usize) -> Listed<Count> {
 }
 
 impl ActorAgg {
-    /// The document form, with at most `n` values per list.
-    pub fn doc(&self, n: usize) -> ActorDoc {
+    /// The document form, with at most `n` values per list; with
+    /// `--geoip`, its IPs' countries and ASNs.
+    pub fn doc(&self, n: usize, geo: Option<&GeoIndex<'_>>) -> ActorDoc {
         let mut failed_sub_status = listed(&self.failed_sub_status, usize::MAX).top;
         if self.failed_no_sub_status > 0 {
             failed_sub_status.push(Count {
@@ -247,7 +254,22 @@ impl ActorAgg {
             failed: self.failed,
             failed_sub_status,
             operations: listed(&self.operations, n),
-            caller_ips: listed(&self.ips, n),
+            caller_ips: Listed {
+                distinct: self.ips.len(),
+                top: top(&self.ips, n)
+                    .into_iter()
+                    .map(|(v, c)| IpCount {
+                        value: Some(v.to_owned()),
+                        count: c,
+                        geo: geo.map(|g| g.ip(Some(v))),
+                    })
+                    .collect(),
+            },
+            countries: geo.map(|g| {
+                let (distinct, top) =
+                    g.countries(self.ips.iter().map(|(k, c)| (k.as_str(), *c)), n);
+                Listed { distinct, top }
+            }),
             client_apps: Listed {
                 distinct: self.apps.len(),
                 top: top(&self.apps, n)
@@ -333,7 +355,7 @@ mod tests {
         rows.add_to(&mut a);
         assert_eq!(a.len(), 3);
         let sorted = a.sorted();
-        let p1 = sorted[0].doc(10);
+        let p1 = sorted[0].doc(10, None);
         assert_eq!(p1.actor.as_deref(), Some("p1"));
         assert_eq!(p1.principal_id.as_deref(), Some("p1"));
         assert_eq!(p1.caller.as_deref(), Some("m@x"));
@@ -364,13 +386,13 @@ mod tests {
         assert_eq!(p1.client_apps.top[1].app_name, None);
         // A caller without a principal id is its own actor; a row with
         // neither is counted under `None`, sorted last on ties.
-        let svc = sorted[1].doc(10);
+        let svc = sorted[1].doc(10, None);
         assert_eq!(svc.actor.as_deref(), Some("svc"));
         assert_eq!(svc.principal_id, None);
         assert_eq!(svc.failed, 0);
         assert_eq!(sorted[2].key, None);
         // Lists are cut at n; the distinct counts are not.
-        let cut = sorted[0].doc(1);
+        let cut = sorted[0].doc(1, None);
         assert_eq!(cut.operations.top.len(), 1);
         assert_eq!(cut.operations.distinct, 2);
         assert_eq!(cut.failed_sub_status.len(), 1);

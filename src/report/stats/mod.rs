@@ -5,6 +5,7 @@
 
 pub mod actors;
 pub mod coverage;
+pub mod geo;
 
 use std::fmt::Write as _;
 
@@ -17,6 +18,7 @@ use crate::ingest::{FrameSink, IngestReport, Totals};
 use crate::normalize::time::format_micros;
 use actors::{ActorColumns, ActorDoc, Actors};
 use coverage::{GapPosition, RESOLUTION_SECS, Subscriptions};
+use geo::{GeoIndex, IpCount};
 
 /// The columns `stats` counts values of, with their JSON key.
 pub const TOP_COLUMNS: [(&str, &str); 5] = [
@@ -26,6 +28,9 @@ pub const TOP_COLUMNS: [(&str, &str); 5] = [
     ("status", "status"),
     ("caller_ip", "caller_ip"),
 ];
+
+/// The index of `caller_ip` in [`TOP_COLUMNS`].
+const CALLER_IP: usize = 4;
 
 /// Streams over frame chunks and keeps counts.
 #[derive(Default)]
@@ -201,17 +206,49 @@ impl StatsSink {
             .collect()
     }
 
-    pub fn doc(&self, report: &IngestReport, o: DocOptions, rejects: RejectsInfo) -> StatsDoc {
+    /// The document. With `geoip`, every distinct caller IP is looked up
+    /// once: the IPs listed get their country and ASN, `top` gets
+    /// `country` and `asn` (records with a caller IP), each actor its
+    /// countries.
+    pub fn doc(
+        &self,
+        report: &IngestReport,
+        o: DocOptions,
+        rejects: RejectsInfo,
+        geoip: Option<&crate::geo::GeoDb>,
+    ) -> StatsDoc {
+        let ips = &self.counts[CALLER_IP];
+        let geo = geoip.map(|db| GeoIndex::new(db, ips.keys().map(String::as_str)));
+        fn json(v: impl Serialize) -> serde_json::Value {
+            serde_json::to_value(v).expect("serialisable")
+        }
         let mut top = serde_json::Map::new();
         for (k, v) in self.top(o.top) {
-            top.insert(k.to_owned(), serde_json::to_value(v).expect("serialisable"));
+            let v = match &geo {
+                Some(g) if k == TOP_COLUMNS[CALLER_IP].0 => json(
+                    v.into_iter()
+                        .map(|c| IpCount {
+                            geo: Some(g.ip(c.value.as_deref())),
+                            value: c.value,
+                            count: c.count,
+                        })
+                        .collect::<Vec<_>>(),
+                ),
+                _ => json(v),
+            };
+            top.insert(k.to_owned(), v);
+        }
+        if let Some(g) = &geo {
+            let per_ip = || ips.iter().map(|(k, c)| (k.as_str(), *c));
+            top.insert("country".into(), json(g.countries(per_ip(), o.top).1));
+            top.insert("asn".into(), json(g.asns(per_ip(), o.top)));
         }
         let actors: Vec<ActorDoc> = self
             .actors
             .sorted()
             .into_iter()
             .take(o.actors.unwrap_or(usize::MAX))
-            .map(|a| a.doc(o.top))
+            .map(|a| a.doc(o.top, geo.as_ref()))
             .collect();
         let (subscriptions, empty_days) = match (self.first, self.last) {
             (Some(first), Some(last)) => self.coverage(first, last, o.gap_seconds),
@@ -381,12 +418,43 @@ pub fn render_text(doc: &StatsDoc) -> String {
                     .and_then(|x| x.as_str())
                     .map(term_safe)
                     .unwrap_or_else(|| "(none)".into());
-                let _ = writeln!(s, "  {count:>9}  {val}");
+                let _ = writeln!(s, "  {count:>9}  {val}{}", geo_suffix(k, c));
             }
         }
     }
     render_actors(&mut s, doc);
     render_subscriptions(&mut s, doc);
+    s
+}
+
+/// What `--geoip` adds to a line of a top list: a caller IP's country and
+/// AS, a country's name, an AS's organisation. Empty without `--geoip`.
+fn geo_suffix(list: &str, entry: &serde_json::Value) -> String {
+    let text = |k: &str| entry.get(k).and_then(|x| x.as_str()).map(term_safe);
+    match list {
+        "caller_ip" if entry.get("country").is_some() => ip_geo_text(
+            text("country").as_deref(),
+            entry.get("asn").and_then(|x| x.as_u64()),
+            text("as_org").as_deref(),
+        ),
+        "country" => text("country_name")
+            .map(|n| format!(" ({n})"))
+            .unwrap_or_default(),
+        "asn" => text("as_org").map(|n| format!("  {n}")).unwrap_or_default(),
+        _ => String::new(),
+    }
+}
+
+/// `  NL  AS1136 KPN B.V.`; `unknown` for an unknown country, no AS part
+/// without an ASN. Values are escaped by the caller.
+fn ip_geo_text(country: Option<&str>, asn: Option<u64>, org: Option<&str>) -> String {
+    let mut s = format!("  {}", country.unwrap_or(geo::UNKNOWN));
+    if let Some(n) = asn {
+        let _ = write!(s, "  AS{n}");
+        if let Some(o) = org {
+            let _ = write!(s, " {o}");
+        }
+    }
     s
 }
 
@@ -464,8 +532,32 @@ fn render_actors(s: &mut String, doc: &StatsDoc) {
             s,
             "caller ips",
             a.caller_ips.distinct,
-            counts(&a.caller_ips.top).into_iter(),
+            a.caller_ips.top.iter().map(|c| {
+                let mut v = opt_safe(c.value.as_deref());
+                if let Some(g) = &c.geo {
+                    v.push_str(&ip_geo_text(
+                        g.country.as_deref().map(term_safe).as_deref(),
+                        g.asn.map(u64::from),
+                        g.as_org.as_deref().map(term_safe).as_deref(),
+                    ));
+                }
+                (c.count, v)
+            }),
         );
+        if let Some(cs) = &a.countries {
+            render_list(
+                s,
+                "countries",
+                cs.distinct,
+                cs.top.iter().map(|c| {
+                    let v = match &c.country_name {
+                        Some(n) => format!("{} ({})", term_safe(&c.value), term_safe(n)),
+                        None => term_safe(&c.value),
+                    };
+                    (c.count, v)
+                }),
+            );
+        }
         render_list(
             s,
             "client apps",
@@ -593,6 +685,22 @@ mod tests {
         assert_eq!(format_duration(21_600), "6h");
         assert_eq!(format_duration(93_780), "1d 2h 3m");
         assert_eq!(format_duration(86_400 * 3 + 60), "3d 1m");
+    }
+
+    #[test]
+    fn geoip_text_of_an_ip() {
+        assert_eq!(
+            ip_geo_text(Some("NL"), Some(1136), Some("KPN")),
+            "  NL  AS1136 KPN"
+        );
+        assert_eq!(ip_geo_text(Some("NL"), Some(1136), None), "  NL  AS1136");
+        assert_eq!(ip_geo_text(None, None, Some("x")), "  unknown");
+        let e = serde_json::json!({"value": "AS1", "as_org": "Evil\u{1b}[31m"});
+        assert_eq!(
+            geo_suffix("asn", &e),
+            format!("  {}", term_safe("Evil\u{1b}[31m"))
+        );
+        assert_eq!(geo_suffix("caller", &e), "");
     }
 
     #[test]

@@ -518,8 +518,9 @@ fn geo() -> Config {
     let place = |k: &str, city: &str, lat: f64, lon: f64| Place {
         country: Some(k.into()),
         city: Some(city.into()),
-        location: Some((lat, lon)),
-        accuracy_km: 20,
+        latitude: Some(lat),
+        longitude: Some(lon),
+        accuracy_km: Some(20),
         ..Place::default()
     };
     let m = HashMap::from([
