@@ -154,6 +154,12 @@ def main():
                 # Ingest + every rule, findings as a table on stdout (the rules' cost).
                 rec("scan-rules", best_of(a.repeat, lambda: measure(
                     [armhunt, "scan", d, "--quiet", "--threads", str(a.threads)], env=env)))
+                # ... without the behaviour-baseline rules (no baseline is built).
+                nob = os.path.join(tmp, "no-baseline.toml")
+                with open(nob, "w") as fh:
+                    fh.write("".join('[rules."AH-ANOM-%03d"]\nenabled = false\n' % n for n in range(1, 10)))
+                rec("scan-nobaseline", best_of(a.repeat, lambda: measure(
+                    [armhunt, "scan", d, "--quiet", "--threads", str(a.threads), "--config", nob], env=env)))
                 # ... and the whole report folder (evidence read back, HTML, CSV, Parquet, manifest).
                 scan_dir = os.path.join(tmp, "scan")
                 rec("scan", best_of(a.repeat, lambda: measure(
@@ -193,6 +199,9 @@ def main():
                 row["rules_overhead"] = round(row["scan-rules"]["s"] / row["stats"]["s"] - 1, 3)
                 print("    scan (rules, no folder) takes %+.0f%% over stats (ingest alone)"
                       % (100 * row["rules_overhead"]), flush=True)
+                row["baseline_overhead"] = round(row["scan-rules"]["s"] / row["scan-nobaseline"]["s"] - 1, 3)
+                print("    scan with the baseline rules takes %+.0f%% over scan without them"
+                      % (100 * row["baseline_overhead"]), flush=True)
                 row["report_overhead"] = round(row["scan"]["s"] / row["stats"]["s"] - 1, 3)
                 print("    scan -o DIR (rules and report folder) takes %+.0f%% over stats"
                       % (100 * row["report_overhead"]), flush=True)

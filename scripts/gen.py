@@ -1026,6 +1026,225 @@ def write_scenarios(root):
     write(os.path.join(root, "expected.json"), (json.dumps(expected, indent=2, sort_keys=True) + "\n").encode())
 
 
+def baseline_events():
+    """Six weeks of one subscription for the behaviour-baseline rules: the
+    first five weeks are the baseline, the last seven days the detection
+    period (scan's default split). Every AH-ANOM rule has an attack in the
+    detection period and a look-alike that must not fire it. The addresses
+    are documentation ranges that the tests' own GeoIP database places:
+    203.0.113.0/24 Amsterdam NL, 192.0.2.0/24 Rotterdam NL, 20.50.1.0/24
+    Frankfurt DE, 20.60.1.0/24 Boydton US, 198.51.100.0/24 Sao Paulo BR."""
+    g = Gen(11)
+    base = dt.datetime(2024, 4, 1, 0, 0, 0, tzinfo=dt.timezone.utc)
+    out = []
+    expected = {"attacks": {}, "lookalikes": {}, "benign": []}
+
+    def user(name, app=APP_PORTAL):
+        return make_principal(g, upn="%s@contoso.com" % name, app=app, name=name)
+
+    def sp(name):
+        return make_principal(g, app=g.guid(), sp=True, name=name)
+
+    def key(p):
+        return p["upn"] or p["oid"]
+
+    def at(day, hour, minute=0):
+        return (base + dt.timedelta(days=day, hours=hour, minutes=minute), 0)
+
+    def emit(p, t, op, res, ip, app=None, status="Succeeded", sub_status="OK", token_ip=None, started=False):
+        opdef = (op, op.split("/")[-2] + " " + op.split("/")[-1], "POST", "/".join(op.split("/")[:2]))
+        who = dict(p, app=app) if app else p
+        corr = g.guid()
+        if started:
+            e0 = make_event(g, t, SCN_SUB, who, ip, opdef, "rg", "x", status="Started", sub_status="", corr=corr)
+            e0["rid"] = res
+            if token_ip is not None:
+                e0["claims"]["ipaddr"] = token_ip
+            out.append(e0)
+            t = (t[0] + dt.timedelta(seconds=3), t[1])
+        e = make_event(g, t, SCN_SUB, who, ip, opdef, "rg", "x", status=status, sub_status=sub_status, corr=corr)
+        e["rid"] = res
+        if token_ip is not None:
+            e["claims"]["ipaddr"] = token_ip
+        out.append(e)
+
+    VMS = "Microsoft.Compute/virtualMachines/%s"
+    START = "Microsoft.Compute/virtualMachines/start/action"
+    DEALLOC = "Microsoft.Compute/virtualMachines/deallocate/action"
+    DEPLOY = "Microsoft.Resources/deployments/write"
+    RA = "Microsoft.Authorization/roleAssignments/write"
+    LK = "Microsoft.Storage/storageAccounts/listKeys/action"
+    RUN = "Microsoft.Compute/virtualMachines/runCommand/action"
+    VMW = "Microsoft.Compute/virtualMachines/write"
+    SNAPW = "Microsoft.Compute/snapshots/write"
+    SNAPD = "Microsoft.Compute/snapshots/delete"
+
+    def ra_id(n):
+        return "/subscriptions/%s/providers/Microsoft.Authorization/roleAssignments/%s" % (SCN_SUB, n)
+
+    def routine(p, days, ip, app=None, hour=9, op=START, vm="vm-%s"):
+        for d in days:
+            if (base + dt.timedelta(days=d)).weekday() >= 5:
+                continue
+            emit(p, at(d, hour, g.r.randint(0, 50)), op, rid("rg-ops", VMS % (vm % key(p).split("@")[0])), ip, app=app)
+
+    BASE_DAYS = range(0, 35)
+    ALL_DAYS = range(0, 42)
+
+    # Benign background: administrators and a nightly automation, every
+    # working day of the six weeks (the automation every night).
+    alice, bob = user("alice"), user("bob", APP_CLI)
+    routine(alice, ALL_DAYS, "203.0.113.10")
+    routine(bob, ALL_DAYS, "203.0.113.11", hour=14, op=DEALLOC)
+    expected["benign"] += [key(alice), key(bob)]
+
+    nightly = sp("nightly-snapshots")
+    for d in ALL_DAYS:
+        for n in range(4):
+            emit(nightly, at(d, 2, n), SNAPW, rid("rg-backup", "Microsoft.Compute/snapshots/snap-%03d-%d" % (d, n)), "20.50.1.10")
+            emit(nightly, at(d, 2, 10 + n), SNAPD, rid("rg-backup", "Microsoft.Compute/snapshots/snap-%03d-%d" % (d - 1, n)), "20.50.1.10")
+    expected["lookalikes"][key(nightly)] = ["AH-ANOM-004", "AH-ANOM-005", "AH-ANOM-007"]
+
+    def attack(p, rule):
+        expected["attacks"].setdefault(key(p), []).append(rule)
+
+    def lookalike(p, rule):
+        expected["lookalikes"].setdefault(key(p), []).append(rule)
+
+    # AH-ANOM-001: a portal-only user assigns a role through PowerShell.
+    p = user("psuser")
+    routine(p, BASE_DAYS, "203.0.113.20")
+    emit(p, at(37, 10), RA, ra_id("aa01"), "203.0.113.20", app=APP_PWSH, started=True)
+    attack(p, "AH-ANOM-001")
+    p = user("portaladmin")
+    routine(p, BASE_DAYS, "203.0.113.21")
+    emit(p, at(12, 11), RA, ra_id("aa02"), "203.0.113.21", started=True)
+    emit(p, at(37, 11), RA, ra_id("aa03"), "203.0.113.21", started=True)
+    lookalike(p, "AH-ANOM-001")
+
+    # AH-ANOM-002: an account silent for four weeks assigns a role.
+    p = user("dormant")
+    routine(p, range(0, 8), "203.0.113.22")
+    emit(p, at(38, 8), RA, ra_id("aa04"), "203.0.113.22", started=True)
+    attack(p, "AH-ANOM-002")
+    p = user("vacation")
+    routine(p, range(0, 25), "203.0.113.23")
+    emit(p, at(10, 11), RA, ra_id("aa05"), "203.0.113.23", started=True)
+    emit(p, at(38, 8), RA, ra_id("aa06"), "203.0.113.23", started=True)
+    lookalike(p, "AH-ANOM-002")
+
+    # AH-ANOM-003: a user who never touched credentials lists storage keys;
+    # the look-alike lists them every week.
+    p = user("novice")
+    routine(p, BASE_DAYS, "203.0.113.24")
+    emit(p, at(39, 10), LK, rid("rg-data", "Microsoft.Storage/storageAccounts/stfinance"), "203.0.113.24")
+    attack(p, "AH-ANOM-003")
+    p = user("keyuser")
+    routine(p, BASE_DAYS, "203.0.113.25")
+    for d in range(0, 42, 7):
+        emit(p, at(d, 10), LK, rid("rg-data", "Microsoft.Storage/storageAccounts/stapp"), "203.0.113.25")
+    lookalike(p, "AH-ANOM-003")
+
+    # AH-ANOM-004: a deployment identity starts assigning roles.
+    p = sp("deploy-pipeline")
+    for d in BASE_DAYS:
+        emit(p, at(d, 6), DEPLOY, rid("rg-app", "Microsoft.Resources/deployments/release-%03d" % d), "20.50.1.11")
+    emit(p, at(36, 6), RA, ra_id("aa07"), "20.50.1.11", started=True)
+    attack(p, "AH-ANOM-004")
+
+    # AH-ANOM-005: run command from a network never used; the look-alike
+    # works from a new home address but only starts machines.
+    p = user("operator")
+    for d in BASE_DAYS:
+        if (base + dt.timedelta(days=d)).weekday() < 5:
+            emit(p, at(d, 11), RUN, rid("rg-ops", VMS % "vm-jump"), "203.0.113.26")
+    emit(p, at(38, 23), RUN, rid("rg-ops", VMS % "vm-jump"), "198.51.100.50")
+    attack(p, "AH-ANOM-005")
+    p = user("homeworker")
+    routine(p, BASE_DAYS, "203.0.113.27")
+    routine(p, range(35, 42), "192.0.2.50")
+    lookalike(p, "AH-ANOM-005")
+    lookalike(p, "AH-ANOM-006")
+    lookalike(p, "AH-ANOM-008")
+
+    # AH-ANOM-006: a token issued at the office used from elsewhere; the
+    # look-alike is a dual-stack client (IPv6 token, IPv4 call).
+    p = user("replayed")
+    routine(p, BASE_DAYS, "203.0.113.28")
+    emit(p, at(39, 15), START, rid("rg-ops", VMS % "vm-replayed"), "198.51.100.60", token_ip="203.0.113.28")
+    attack(p, "AH-ANOM-006")
+    p = user("dualstack")
+    routine(p, BASE_DAYS, "203.0.113.29")
+    emit(p, at(39, 15), START, rid("rg-ops", VMS % "vm-dualstack"), "203.0.113.29", token_ip="2001:db8:1::29")
+    lookalike(p, "AH-ANOM-006")
+
+    # AH-ANOM-007: eight VMs in a day by a user who made one now and then;
+    # a permission sweep of refused operations.
+    p = user("miner")
+    routine(p, BASE_DAYS, "203.0.113.30")
+    for d in (5, 20):
+        emit(p, at(d, 10), VMW, rid("rg-ops", VMS % ("vm-m%d" % d)), "203.0.113.30", started=True)
+    for n in range(8):
+        emit(p, at(40, 1, n * 3), VMW, rid("rg-ml", VMS % ("node-%02d" % n)), "203.0.113.30", started=True)
+    attack(p, "AH-ANOM-007")
+    p = user("prober")
+    routine(p, BASE_DAYS, "203.0.113.31")
+    probes = ["Microsoft.KeyVault/vaults/write", "Microsoft.Storage/storageAccounts/listKeys/action",
+              "Microsoft.Authorization/roleAssignments/write", "Microsoft.Web/sites/config/list/action",
+              "Microsoft.Compute/virtualMachines/runCommand/action"]
+    for n in range(20):
+        op = probes[n % len(probes)]
+        emit(p, at(40, 3, n), op, rid("rg-p%d" % (n // len(probes)), op.split("/")[0] + "/" + op.split("/")[1] + "/t%d" % n),
+             "203.0.113.31", status="Failed", sub_status="Forbidden")
+    attack(p, "AH-ANOM-007")
+
+    # AH-ANOM-008 (with --geoip): a call from a country nobody used; the
+    # look-alike calls from Germany, which the deployment identity uses.
+    p = user("abroad")
+    routine(p, BASE_DAYS, "203.0.113.32")
+    emit(p, at(37, 16), START, rid("rg-ops", VMS % "vm-abroad"), "198.51.100.80")
+    attack(p, "AH-ANOM-008")
+    p = user("visitor")
+    routine(p, BASE_DAYS, "203.0.113.33")
+    emit(p, at(37, 16), START, rid("rg-ops", VMS % "vm-visitor"), "20.50.1.99")
+    lookalike(p, "AH-ANOM-008")
+
+    # AH-ANOM-009 (with --geoip): Amsterdam then Sao Paulo 40 minutes later;
+    # the look-alikes go to Rotterdam, or are a service principal in two
+    # cloud regions.
+    p = user("jetsetter")
+    routine(p, BASE_DAYS, "203.0.113.34")
+    emit(p, at(38, 9), START, rid("rg-ops", VMS % "vm-jet"), "203.0.113.34")
+    emit(p, at(38, 9, 40), DEALLOC, rid("rg-ops", VMS % "vm-jet"), "198.51.100.90")
+    attack(p, "AH-ANOM-009")
+    p = user("commuter")
+    routine(p, BASE_DAYS, "203.0.113.35")
+    emit(p, at(38, 9), START, rid("rg-ops", VMS % "vm-commute"), "203.0.113.35")
+    emit(p, at(38, 9, 10), DEALLOC, rid("rg-ops", VMS % "vm-commute"), "192.0.2.35")
+    lookalike(p, "AH-ANOM-009")
+    p = sp("multi-region")
+    for d in ALL_DAYS:
+        emit(p, at(d, 4), DEPLOY, rid("rg-global", "Microsoft.Resources/deployments/eu-%03d" % d), "20.50.1.12")
+        emit(p, at(d, 4, 5), DEPLOY, rid("rg-global", "Microsoft.Resources/deployments/us-%03d" % d), "20.60.1.12")
+    lookalike(p, "AH-ANOM-009")
+
+    out.sort(key=lambda e: (e["t"][0], e["t"][1]))
+    return out, expected
+
+
+def write_baseline(root):
+    evs, expected = baseline_events()
+    by_hour = {}
+    for e in evs:
+        h = e["t"][0].replace(minute=0, second=0, microsecond=0)
+        by_hour.setdefault(h, []).append(e)
+    for h, es in sorted(by_hour.items()):
+        path = os.path.join(root, "insights-activity-logs/resourceId=/SUBSCRIPTIONS/%s/y=%04d/m=%02d/d=%02d/h=%02d/m=00/PT1H.json"
+                            % (SCN_SUB.upper(), h.year, h.month, h.day, h.hour))
+        write(path, "".join(compact(render_resource_log(e)) + "\n" for e in es).encode())
+    write(os.path.join(root, "expected.json"), (json.dumps(expected, indent=2, sort_keys=True) + "\n").encode())
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sp = ap.add_subparsers(dest="cmd", required=True)
@@ -1033,6 +1252,8 @@ def main():
     s.add_argument("dir")
     c = sp.add_parser("scenarios")
     c.add_argument("dir")
+    bl = sp.add_parser("baseline", help="six weeks for the behaviour-baseline rules")
+    bl.add_argument("dir")
     b = sp.add_parser("bulk")
     b.add_argument("--dialect", default="storage")
     b.add_argument("--size", default="64MiB")
@@ -1044,6 +1265,8 @@ def main():
         write_samples(a.dir)
     elif a.cmd == "scenarios":
         write_scenarios(a.dir)
+    elif a.cmd == "baseline":
+        write_baseline(a.dir)
     else:
         bulk(a)
 

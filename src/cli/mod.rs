@@ -71,9 +71,15 @@ pub struct ScanArgs {
     pub ioc: Vec<PathBuf>,
     /// GeoIP: a MaxMind DB file (GeoLite2/GeoIP2 City or Country, ASN;
     /// repeatable, merged in the order given). Caller IPs get their country
-    /// and autonomous system.
+    /// and autonomous system, and the infrequent-country and
+    /// impossible-travel rules (AH-ANOM-008, AH-ANOM-009) run.
     #[arg(long, value_name = "FILE.mmdb")]
     pub geoip: Vec<PathBuf>,
+    /// Start of the detection period (RFC 3339, or a date: its midnight
+    /// UTC). The behaviour baselines (AH-ANOM rules) learn from everything
+    /// before it and judge from it on. Default: the last 7 days of the data.
+    #[arg(long, value_name = "TIME", visible_alias = "baseline-until")]
+    pub detect_from: Option<String>,
     /// Write into an output folder that is not empty.
     #[arg(long)]
     pub force: bool,
@@ -569,6 +575,11 @@ fn scan(a: ScanArgs) -> Result<()> {
     let ioc = detect::ioc::IocSet::load(&a.ioc)?;
     let ioc_files = ioc.files.clone();
     config.ioc = std::sync::Arc::new(ioc);
+    config.detect_from = a
+        .detect_from
+        .as_deref()
+        .map(|t| time_flag("--detect-from", t, false))
+        .transpose()?;
     let geoip = open_geoip(&a.geoip)?;
     let geoip_files = geoip
         .as_ref()
@@ -660,6 +671,9 @@ fn scan(a: ScanArgs) -> Result<()> {
         config_file,
         ioc_files,
         geoip_files,
+        detect_from: config
+            .detect_from
+            .map(crate::normalize::time::format_micros),
     };
     let rules = manifest::rule_runs(&config, &doc);
     let m = start.finish(options, rules, &doc, &report, outputs);

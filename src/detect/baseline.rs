@@ -380,6 +380,18 @@ impl std::fmt::Debug for Baseline {
 }
 
 impl Baseline {
+    /// No baseline (no enabled rule reads one): it judges nothing.
+    pub fn none() -> Baseline {
+        Baseline {
+            detect_from: i64::MAX,
+            summary: BaselineSummary {
+                note: Some("no enabled rule uses the behaviour baselines".into()),
+                ..BaselineSummary::default()
+            },
+            ..Baseline::default()
+        }
+    }
+
     /// The profile of a principal with enough baseline activity to judge
     /// novelty by (at least `min_days` active days).
     pub fn profile(&self, actor: &str, min_days: usize) -> Option<&Profile> {
@@ -596,7 +608,9 @@ impl Baseline {
 
         // Pass 2: the rows of the row-selected rules.
         let mut flags = vec![0u8; n];
-        let mut travel: Vec<(&str, i64, usize, (f64, f64), u32)> = Vec::new();
+        /// A located event of a user: actor, time, row, place, accuracy.
+        type Stop<'a> = (&'a str, i64, usize, (f64, f64), u32);
+        let mut travel: Vec<Stop> = Vec::new();
         for (i, flag) in flags.iter_mut().enumerate() {
             let Some(t) = times.get(i) else { continue };
             let (c, tk) = (cip.get(i), tip.get(i));
@@ -654,12 +668,20 @@ impl Baseline {
             history_hours: history / US_PER_HOUR,
             applied: b.applied,
             note: (!b.applied).then(|| {
-                format!(
-                    "the baseline period ({} to {}) holds {:.1} days of history; the novelty and volume rules need at least {MIN_HISTORY_DAYS} days and did not judge anything",
-                    format_micros(first),
-                    format_micros(split),
-                    history as f64 / US_PER_DAY as f64
-                )
+                if history == 0 {
+                    format!(
+                        "no baseline: the detection period starts at {}, not after the first event ({}); the baseline rules need {MIN_HISTORY_DAYS} days of history before it and judged nothing",
+                        format_micros(split),
+                        format_micros(first)
+                    )
+                } else {
+                    format!(
+                        "only {:.1} days of baseline ({} to {}); the baseline rules need {MIN_HISTORY_DAYS} and judged nothing",
+                        history as f64 / US_PER_DAY as f64,
+                        format_micros(first),
+                        format_micros(split)
+                    )
+                }
             }),
             principals: b.profiles.len(),
             geoip: geo.is_some(),

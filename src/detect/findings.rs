@@ -54,6 +54,9 @@ pub struct Finding {
     pub defender_alerts: Vec<String>,
     pub actor: Actor,
     pub caller_ips: Vec<String>,
+    /// With `--geoip`: where the caller IPs are.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub caller_ip_places: Vec<IpPlace>,
     pub subscriptions: Vec<String>,
     pub resources: Vec<String>,
     pub operations: Vec<String>,
@@ -73,6 +76,42 @@ pub struct Finding {
     first_us: i64,
     #[serde(skip)]
     last_us: i64,
+}
+
+/// Where a caller IP is, by the `--geoip` databases.
+#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+pub struct IpPlace {
+    pub ip: String,
+    pub country: Option<String>,
+    pub country_name: Option<String>,
+    pub city: Option<String>,
+    pub asn: Option<u32>,
+    pub as_org: Option<String>,
+}
+
+impl IpPlace {
+    pub fn new(ip: &str, g: &crate::geo::Geo) -> IpPlace {
+        IpPlace {
+            ip: ip.to_owned(),
+            country: g.country.clone(),
+            country_name: g.country_name.clone(),
+            city: g.city.clone(),
+            asn: g.asn,
+            as_org: g.as_org.clone(),
+        }
+    }
+
+    /// `Amsterdam, NL (AS1136 KPN B.V.)`.
+    pub fn describe(&self) -> String {
+        crate::geo::Geo {
+            country: self.country.clone(),
+            city: self.city.clone(),
+            asn: self.asn,
+            as_org: self.as_org.clone(),
+            ..Default::default()
+        }
+        .describe()
+    }
 }
 
 #[derive(Clone, Debug, Serialize, PartialEq, Eq)]
@@ -167,6 +206,7 @@ fn finding(meta: &'static RuleMeta, hit: &Hit, ev: &[Ev]) -> Finding {
         defender_alerts: meta.defender_alerts.iter().map(|s| s.to_string()).collect(),
         actor,
         caller_ips: sorted_set(evs.iter().map(|e| e.caller_ip.as_deref())),
+        caller_ip_places: Vec::new(),
         subscriptions: sorted_set(evs.iter().map(|e| e.subscription_id.as_deref())),
         resources: sorted_set(evs.iter().map(|e| e.resource_id.as_deref())),
         operations: sorted_set(evs.iter().map(|e| Some(&*e.operation))),

@@ -173,6 +173,11 @@ pub trait Rule: Send + Sync {
     fn not_applied(&self, _ctx: &Context) -> Option<String> {
         None
     }
+    /// Whether the rule reads the behaviour baseline (it is built only
+    /// when an enabled rule does).
+    fn uses_baseline(&self) -> bool {
+        false
+    }
 }
 
 /// A rule that could not run, and why.
@@ -220,8 +225,14 @@ pub fn run_rules(
 ) -> Result<FindingsDoc> {
     let mut ctx = events::context(frame)?;
     ctx.ioc = config.ioc.clone();
-    let geo = config.locator();
-    let (baseline, flags) = baseline::Baseline::build(frame, config.detect_from, geo)?;
+    let wanted = rules
+        .iter()
+        .any(|r| r.uses_baseline() && config.enabled(r.meta().id));
+    let (baseline, flags) = if wanted {
+        baseline::Baseline::build(frame, config.detect_from, config.locator())?
+    } else {
+        (baseline::Baseline::none(), Vec::new())
+    };
     ctx.baseline = std::sync::Arc::new(baseline);
     // One pass over the frame finds every enabled rule's rows.
     let filters: Vec<(usize, OpFilter)> = rules
@@ -272,6 +283,13 @@ pub fn run_rules(
     errors.sort_by(|a, b| a.rule_id.cmp(&b.rule_id));
     doc.rule_errors = errors;
     doc.baseline = ctx.baseline.summary.clone();
+    for f in &mut doc.findings {
+        f.caller_ip_places = f
+            .caller_ips
+            .iter()
+            .filter_map(|ip| Some(findings::IpPlace::new(ip, ctx.baseline.place(ip)?)))
+            .collect();
+    }
     for r in &mut doc.rules_run {
         r.note = rules
             .iter()

@@ -289,6 +289,7 @@ fn summary(h: &mut String, p: &Page<'_>) {
         }
         h.push_str("</ul>\n");
     }
+    baseline_summary(h, p);
     for e in &p.doc.rule_errors {
         let _ = writeln!(
             h,
@@ -296,6 +297,46 @@ fn summary(h: &mut String, p: &Page<'_>) {
             esc(&e.rule_id),
             esc(&e.error)
         );
+    }
+}
+
+/// The baseline period, and the rules that could not judge this data.
+fn baseline_summary(h: &mut String, p: &Page<'_>) {
+    let b = &p.doc.baseline;
+    if let (Some(first), Some(from)) = (&b.data_first, &b.detect_from) {
+        let _ = writeln!(
+            h,
+            "<p>Behaviour baselines (AH-ANOM rules): learnt from {} to {} ({} days{}), judged from {} on ({}); {} principals profiled.</p>",
+            esc(first),
+            esc(from),
+            b.history_hours / 24,
+            if b.geoip { ", with GeoIP" } else { "" },
+            esc(from),
+            if b.chosen_by == "option" {
+                "<span class=\"mono\">--detect-from</span>"
+            } else {
+                "the last 7 days of the data"
+            },
+            b.principals
+        );
+    }
+    let notes: Vec<_> = p
+        .doc
+        .rules_run
+        .iter()
+        .filter_map(|r| Some((r, r.note.as_deref()?)))
+        .collect();
+    if !notes.is_empty() {
+        h.push_str("<p class=\"note\">Rules that could not judge this data:</p>\n<ul>\n");
+        for (r, n) in notes {
+            let _ = writeln!(
+                h,
+                "<li><span class=\"mono\">{}</span>: {}</li>",
+                esc(&r.id),
+                esc(n)
+            );
+        }
+        h.push_str("</ul>\n");
     }
 }
 
@@ -592,7 +633,19 @@ fn finding_head(h: &mut String, f: &Finding, file: &str, records: usize) {
     if !f.defender_alerts.is_empty() {
         row(h, "Defender for Resource Manager", list(&f.defender_alerts));
     }
-    row(h, "Caller IPs", list(&f.caller_ips));
+    if f.caller_ip_places.is_empty() {
+        row(h, "Caller IPs", list(&f.caller_ips));
+    } else {
+        let placed: Vec<String> = f
+            .caller_ips
+            .iter()
+            .map(|ip| match f.caller_ip_places.iter().find(|p| &p.ip == ip) {
+                Some(p) => format!("{ip} ({})", p.describe()),
+                None => ip.clone(),
+            })
+            .collect();
+        row(h, "Caller IPs", list(&placed));
+    }
     row(h, "Subscriptions", list(&f.subscriptions));
     row(h, "Resources", list(&f.resources));
     row(h, "Operations", list(&f.operations));

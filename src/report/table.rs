@@ -23,6 +23,7 @@ pub fn render(doc: &FindingsDoc, colours: bool, width: Option<usize>) -> String 
     let mut s = String::new();
     if doc.findings.is_empty() {
         s.push_str("no findings\n");
+        notes(&mut s, doc);
         return s;
     }
     let paint = |sev: Severity, text: &str| {
@@ -81,5 +82,19 @@ pub fn render(doc: &FindingsDoc, colours: bool, width: Option<usize>) -> String 
             st.findings.join(" ")
         );
     }
+    notes(&mut s, doc);
     s
+}
+
+/// The rules that could not judge this data, grouped by reason.
+fn notes(s: &mut String, doc: &FindingsDoc) {
+    let mut by_note: std::collections::BTreeMap<&str, Vec<&str>> = Default::default();
+    for r in &doc.rules_run {
+        if let Some(n) = &r.note {
+            by_note.entry(n).or_default().push(&r.id);
+        }
+    }
+    for (note, ids) in by_note {
+        let _ = writeln!(s, "note: {}: {}", ids.join(", "), note);
+    }
 }

@@ -148,6 +148,9 @@ impl Rule for UnusedApp {
     fn candidates(&self) -> OpFilter {
         OpFilter::Family(Family::Persistence.bit())
     }
+    fn uses_baseline(&self) -> bool {
+        true
+    }
     fn not_applied(&self, ctx: &Context) -> Option<String> {
         baseline_note(ctx)
     }
@@ -227,6 +230,9 @@ impl Rule for InactiveAccount {
     fn candidates(&self) -> OpFilter {
         OpFilter::Family(Family::Persistence.bit() | Family::PrivilegeEscalation.bit())
     }
+    fn uses_baseline(&self) -> bool {
+        true
+    }
     fn not_applied(&self, ctx: &Context) -> Option<String> {
         baseline_note(ctx)
     }
@@ -274,7 +280,7 @@ fn novel_family_hits(ev: &[Ev], ctx: &Context, p: &Params, users: bool) -> Vec<H
     let b = &ctx.baseline;
     let min = p.count("min_active_days");
     keyed_hits(ev, p.window("window"), |e| {
-        if !b.judges(e.time) || ev_is_user(e) != users {
+        if !b.judges(e.time) || e.failed() || ev_is_user(e) != users {
             return None;
         }
         let prof = b.profile(&e.actor, min)?;
@@ -292,12 +298,12 @@ fn novel_family_hits(ev: &[Ev], ctx: &Context, p: &Params, users: bool) -> Vec<H
         Some((
             names.clone(),
             format!(
-                "first {names} operation of this {}: {}{}{rtype}; baseline: {}, {} distinct operations, tactic families: {}",
+                "first {names} operation of this {}: {}{rtype}; baseline: {}, {} distinct operation{}, tactic families: {}",
                 if users { "user" } else { "service principal" },
                 what(e),
-                if e.failed() { " (failed)" } else { "" },
                 prof.describe_span(),
                 prof.operations.len(),
+                if prof.operations.len() == 1 { "" } else { "s" },
                 Family::names(prof.families)
             ),
         ))
@@ -312,8 +318,8 @@ static NOVEL_USER: RuleMeta = RuleMeta {
         family (credential access, data collection, defense evasion, execution, impact, initial \
         access, lateral movement, persistence, privilege escalation: detections.md §1.4) of \
         which it performed no operation at all in the baseline, where it was active on at least \
-        min_active_days days. One finding per user, new families and day; it names the \
-        families the user did use.",
+        min_active_days days. Failed attempts are left to AH-ANOM-007 (refusals). One finding \
+        per user, new families and day; it names the families the user did use.",
     severity: Severity::Medium,
     confidence: Confidence::Low,
     tactics: &[
@@ -356,6 +362,9 @@ impl Rule for NovelTacticUser {
     }
     fn candidates(&self) -> OpFilter {
         OpFilter::Family(all_families())
+    }
+    fn uses_baseline(&self) -> bool {
+        true
     }
     fn not_applied(&self, ctx: &Context) -> Option<String> {
         baseline_note(ctx)
@@ -415,6 +424,9 @@ impl Rule for NovelTacticService {
     fn candidates(&self) -> OpFilter {
         OpFilter::Family(all_families())
     }
+    fn uses_baseline(&self) -> bool {
+        true
+    }
     fn not_applied(&self, ctx: &Context) -> Option<String> {
         baseline_note(ctx)
     }
@@ -433,7 +445,8 @@ static NEW_NETWORK: RuleMeta = RuleMeta {
         tactic family of AH-ANOM-003) from a caller IP whose network (/24 for IPv4, /48 for \
         IPv6) it never called from in the baseline, where it was active on at least \
         min_active_days days. A new network alone is common (travel, home, mobile); the finding \
-        needs the sensitive operation too. It lists the networks the principal did use.",
+        needs the sensitive operation too, and one that did not fail. It lists the networks the \
+        principal did use.",
     severity: Severity::Medium,
     confidence: Confidence::Low,
     tactics: &["Initial Access"],
@@ -456,6 +469,9 @@ impl Rule for NewNetwork {
     fn candidates(&self) -> OpFilter {
         OpFilter::Family(all_families())
     }
+    fn uses_baseline(&self) -> bool {
+        true
+    }
     fn not_applied(&self, ctx: &Context) -> Option<String> {
         baseline_note(ctx)
     }
@@ -463,7 +479,7 @@ impl Rule for NewNetwork {
         let b = &ctx.baseline;
         let min = p.count("min_active_days");
         keyed_hits(ev, p.window("window"), |e| {
-            if !b.judges(e.time) {
+            if !b.judges(e.time) || e.failed() {
                 return None;
             }
             let prof = b.profile(&e.actor, min)?;
@@ -476,10 +492,9 @@ impl Rule for NewNetwork {
             Some((
                 net.clone(),
                 format!(
-                    "caller IP {ip}{} (network {net}) never used by this principal in the baseline, for a {fam} operation: {}{}; baseline networks: {} ({})",
+                    "caller IP {ip}{} (network {net}) never used by this principal in the baseline, for a high-risk operation ({fam}): {}; baseline networks: {} ({})",
                     place_of(b, ip),
                     what(e),
-                    if e.failed() { " (failed)" } else { "" },
                     prof.describe_networks(),
                     prof.describe_span()
                 ),
@@ -533,6 +548,9 @@ impl Rule for TokenElsewhere {
     }
     fn candidates(&self) -> OpFilter {
         OpFilter::Flagged(RowFlag::AddressesDiffer)
+    }
+    fn uses_baseline(&self) -> bool {
+        true
     }
     fn not_applied(&self, ctx: &Context) -> Option<String> {
         baseline_note(ctx)
@@ -671,6 +689,9 @@ impl Rule for VolumeAnomaly {
             OpFilter::Flagged(RowFlag::AuthorizationFailed),
         ])
     }
+    fn uses_baseline(&self) -> bool {
+        true
+    }
     fn not_applied(&self, ctx: &Context) -> Option<String> {
         baseline_note(ctx)
     }
@@ -777,6 +798,9 @@ impl Rule for NewCountry {
     }
     fn candidates(&self) -> OpFilter {
         OpFilter::Flagged(RowFlag::NewCountry)
+    }
+    fn uses_baseline(&self) -> bool {
+        true
     }
     fn not_applied(&self, ctx: &Context) -> Option<String> {
         if !ctx.baseline.summary.geoip {
@@ -885,6 +909,9 @@ impl Rule for ImpossibleTravel {
     }
     fn candidates(&self) -> OpFilter {
         OpFilter::Flagged(RowFlag::Travel)
+    }
+    fn uses_baseline(&self) -> bool {
+        true
     }
     fn not_applied(&self, ctx: &Context) -> Option<String> {
         (!ctx.baseline.summary.geoip).then(|| "needs a GeoIP database (--geoip)".into())

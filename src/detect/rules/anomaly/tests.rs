@@ -131,7 +131,7 @@ fn too_little_history_says_so_and_judges_nothing() {
     assert!(doc.findings.is_empty());
     assert!(!doc.baseline.applied);
     let note = doc.rules_run[0].note.as_deref().unwrap();
-    assert!(note.contains("2.0 days of history"), "{note}");
+    assert!(note.starts_with("only 2.0 days of baseline"), "{note}");
     // Choosing the detection period by hand gives the baseline room.
     let config = Config {
         detect_from: Some(BASE + 9 * DAY),
