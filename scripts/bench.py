@@ -32,7 +32,7 @@ def sh(cmd, **kw):
 
 
 def ensure_tools():
-    sh(["cargo", "build", "--release", "--bin", "armhunt", "--example", "parse_only"], cwd=ROOT)
+    sh(["cargo", "build", "--release", "--bin", "armhunt", "--example", "parse_only", "--example", "mkmmdb"], cwd=ROOT)
     try:
         import duckdb  # noqa: F401
     except ImportError:
@@ -160,6 +160,11 @@ def main():
                     fh.write("".join('[rules."AH-ANOM-%03d"]\nenabled = false\n' % n for n in range(1, 10)))
                 rec("scan-nobaseline", best_of(a.repeat, lambda: measure(
                     [armhunt, "scan", d, "--quiet", "--threads", str(a.threads), "--config", nob], env=env)))
+                # ... and with every baseline rule, GeoIP ones included.
+                geodb = os.path.join(tmp, "bench-city.mmdb")
+                sh([os.path.join(ROOT, "target/release/examples/mkmmdb"), geodb], cwd=ROOT)
+                rec("scan-geoip", best_of(a.repeat, lambda: measure(
+                    [armhunt, "scan", d, "--quiet", "--threads", str(a.threads), "--geoip", geodb], env=env)))
                 # ... and the whole report folder (evidence read back, HTML, CSV, Parquet, manifest).
                 scan_dir = os.path.join(tmp, "scan")
                 rec("scan", best_of(a.repeat, lambda: measure(
@@ -202,6 +207,9 @@ def main():
                 row["baseline_overhead"] = round(row["scan-rules"]["s"] / row["scan-nobaseline"]["s"] - 1, 3)
                 print("    scan with the baseline rules takes %+.0f%% over scan without them"
                       % (100 * row["baseline_overhead"]), flush=True)
+                row["baseline_geoip_overhead"] = round(row["scan-geoip"]["s"] / row["scan-nobaseline"]["s"] - 1, 3)
+                print("    ... and %+.0f%% with --geoip (infrequent country, impossible travel)"
+                      % (100 * row["baseline_geoip_overhead"]), flush=True)
                 row["report_overhead"] = round(row["scan"]["s"] / row["stats"]["s"] - 1, 3)
                 print("    scan -o DIR (rules and report folder) takes %+.0f%% over stats"
                       % (100 * row["report_overhead"]), flush=True)

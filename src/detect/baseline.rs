@@ -21,13 +21,13 @@
 //! With less than [`MIN_HISTORY_DAYS`] of baseline the baseline rules do
 //! not fire, and the findings document says why.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::net::IpAddr;
 
 use polars::prelude::*;
 use serde::Serialize;
 
-use super::events::Ev;
+use super::events::{Ev, StrCol};
 use super::families::families;
 use super::ioc::parse_ip;
 use crate::error::Result;
@@ -440,7 +440,7 @@ impl Baseline {
         detect_from: Option<i64>,
         geo: Option<&dyn Locate>,
     ) -> Result<(Baseline, Vec<u8>)> {
-        let col = |name: &str| -> Result<&StringChunked> { Ok(frame.column(name)?.str()?) };
+        let col = |name: &str| -> Result<StrCol> { Ok(StrCol::of(frame.column(name)?.str()?)) };
         let pid = col("principal_id")?;
         let caller = col("caller")?;
         let ptype = col("principal_type")?;
@@ -453,10 +453,11 @@ impl Baseline {
         let sub = col("subscription_id")?;
         let status = col("status")?;
         let sub_status = col("sub_status")?;
-        let times = crate::frame::times(frame)?;
+        let time_col = crate::frame::times(frame)?;
+        let (first, last) = (time_col.min(), time_col.max());
+        let times: Vec<Option<i64>> = time_col.iter().collect();
         let n = frame.height();
 
-        let (first, last) = (times.min(), times.max());
         let mut b = Baseline::default();
         let (Some(first), Some(last)) = (first, last) else {
             b.detect_from = i64::MAX;
@@ -471,39 +472,27 @@ impl Baseline {
         b.detect_from = split;
         b.applied = history >= MIN_HISTORY_DAYS * US_PER_DAY;
 
-        // Where every distinct address is, once.
-        if let Some(g) = geo {
-            let mut ips: BTreeSet<&str> = BTreeSet::new();
-            ips.extend(cip.iter().flatten());
-            ips.extend(tip.iter().flatten());
-            for ip in ips {
-                if let Some(p) = g.locate(ip) {
-                    b.places.insert(ip.to_owned(), p);
-                }
-            }
-        }
-
         // Pass 1: the baseline period's profiles; activity everywhere.
-        struct Build<'a> {
-            p: Profile,
-            vol: [HashMap<i32, HashSet<(&'a str, &'a str)>>; 4],
-        }
-        let mut builds: HashMap<&str, Build> = HashMap::new();
-        let mut activity: HashMap<&str, HashMap<i64, (i64, i64)>> = HashMap::new();
-        let mut data_days: HashSet<i32> = HashSet::new();
-        let mut op_fam: HashMap<&str, u16> = HashMap::new();
-        let mut org_countries: BTreeMap<String, u32> = BTreeMap::new();
-        for i in 0..n {
-            let Some(t) = times.get(i) else { continue };
+        // Strings are interned (each distinct one handled once) and the
+        // profiles hold their ids until the end.
+        let mut ips = Interner::default();
+        let mut names = Interner::default();
+        let mut actors: PlHashMap<&str, usize> = PlHashMap::new();
+        let mut builds: Vec<Build> = Vec::new();
+        let mut data_days: PlHashSet<i32> = PlHashSet::new();
+        for (i, &t) in times.iter().enumerate() {
+            let Some(t) = t else { continue };
             data_days.insert(day_of(t));
-            let Some(actor) = pid.get(i).or(caller.get(i)) else {
+            let Some(actor) = pid.get(i).or_else(|| caller.get(i)) else {
                 continue;
             };
-            let h = t.div_euclid(US_PER_HOUR);
-            activity
-                .entry(actor)
-                .or_default()
-                .entry(h)
+            let k = *actors.entry(actor).or_insert_with(|| {
+                builds.push(Build::new(actor));
+                builds.len() - 1
+            });
+            let bd = &mut builds[k];
+            bd.activity
+                .entry(t.div_euclid(US_PER_HOUR))
                 .and_modify(|(a, z)| {
                     *a = (*a).min(t);
                     *z = (*z).max(t);
@@ -512,97 +501,140 @@ impl Baseline {
             if t >= split {
                 continue;
             }
-            let bd = builds.entry(actor).or_insert_with(|| Build {
-                p: Profile {
-                    first: t,
-                    last: t,
-                    ..Profile::default()
-                },
-                vol: Default::default(),
-            });
-            let p = &mut bd.p;
-            p.first = p.first.min(t);
-            p.last = p.last.max(t);
+            bd.rows += 1;
+            bd.first = bd.first.min(t);
+            bd.last = bd.last.max(t);
             let day = day_of(t);
-            p.days.insert(day);
-            p.hours[(t.rem_euclid(US_PER_DAY) / US_PER_HOUR) as usize] += 1;
-            let c = cip.get(i);
-            if let Some(ip) = c {
-                if !p.ips.contains(ip) {
-                    p.ips.insert(ip.to_owned());
-                }
-                if let Some(net) = network(ip) {
-                    *p.networks.entry(net).or_default() += 1;
-                }
-                if let Some(k) = b.places.get(ip).and_then(|pl| pl.country.as_ref()) {
-                    *p.countries.entry(k.clone()).or_default() += 1;
-                    *org_countries.entry(k.clone()).or_default() += 1;
-                }
+            bd.days.insert(day);
+            bd.hours[(t.rem_euclid(US_PER_DAY) / US_PER_HOUR) as usize] += 1;
+            let c = cip.get(i).map(|ip| ips.id(ip));
+            if let Some(c) = c {
+                *bd.ips.entry(c).or_default() += 1;
             }
-            if let (Some(c), Some(tk)) = (c, tip.get(i))
+            if let (Some(c), Some(tk)) = (c, tip.get(i).map(|ip| ips.id(ip)))
                 && c != tk
-                && let (Some(cn), Some(tn)) = (network(c), network(tk))
-                && cn != tn
             {
-                p.address_pairs.insert((tn, cn));
+                bd.pairs.insert((tk, c));
             }
             if let Some(a) = app.get(i) {
-                match p.apps.get_mut(a) {
-                    Some(d) => {
-                        d.insert(day);
-                    }
-                    None => {
-                        p.apps.insert(a.to_owned(), BTreeSet::from([day]));
-                    }
-                }
+                bd.apps.insert((names.id(a), day));
             }
-            if let Some(s) = sub.get(i)
-                && !p.subscriptions.contains(s)
-            {
-                p.subscriptions.insert(s.to_owned());
+            if let Some(s) = sub.get(i) {
+                bd.subs.insert(names.id(s));
             }
-            if let Some(r) = rtype.get(i)
-                && !p.resource_types.contains(r)
-            {
-                p.resource_types.insert(r.to_owned());
+            if let Some(r) = rtype.get(i) {
+                bd.rtypes.insert(names.id(r));
             }
             if let Some(o) = op.get(i) {
-                if !p.operations.contains(o) {
-                    p.operations.insert(o.to_owned());
-                }
-                p.families |= *op_fam.entry(o).or_insert_with(|| families(o));
+                bd.ops.insert(names.id(o));
                 if let Some(v) = volume_of(o, status.get(i), sub_status.get(i)) {
-                    let r = rid.get(i).unwrap_or("");
+                    let r = names.id(rid.get(i).unwrap_or(""));
                     let key = if v == Volume::AuthorizationFailures {
-                        (o, r)
+                        (names.id(o), r)
                     } else {
-                        ("", r)
+                        (u32::MAX, r)
                     };
-                    bd.vol[v as usize].entry(day).or_default().insert(key);
+                    bd.vol[v as usize].insert((day, key));
                 }
             }
         }
-        for (actor, mut bd) in builds {
-            for (k, per_day) in bd.vol.iter().enumerate() {
-                let vb = &mut bd.p.volume[k];
-                for set in per_day.values() {
-                    let c = set.len() as u32;
+
+        // Every distinct address: its network, and where it is.
+        let nets: Vec<Option<String>> = ips.strings.iter().map(|ip| network(ip)).collect();
+        if let Some(g) = geo {
+            let mut all: PlHashSet<&str> = ips.strings.iter().copied().collect();
+            for i in 0..n {
+                if let Some(ip) = tip.get(i) {
+                    all.insert(ip);
+                }
+                if let Some(ip) = cip.get(i) {
+                    all.insert(ip);
+                }
+            }
+            for ip in all {
+                if let Some(p) = g.locate(ip) {
+                    b.places.insert(ip.to_owned(), p);
+                }
+            }
+        }
+        let country = |id: u32| -> Option<&String> {
+            b.places
+                .get(ips.strings[id as usize])
+                .and_then(|p| p.country.as_ref())
+        };
+        let mut org_countries: BTreeMap<String, u32> = BTreeMap::new();
+        let mut profiles: HashMap<String, Profile> = HashMap::new();
+        let mut activity: HashMap<String, Vec<(i64, i64, i64)>> = HashMap::new();
+        let mut op_families: PlHashMap<u32, u16> = PlHashMap::new();
+        for bd in &builds {
+            let mut v: Vec<(i64, i64, i64)> =
+                bd.activity.iter().map(|(&h, &(f, l))| (h, f, l)).collect();
+            v.sort_unstable();
+            activity.insert(bd.actor.to_owned(), v);
+            if bd.rows == 0 {
+                continue;
+            }
+            let mut p = Profile {
+                first: bd.first,
+                last: bd.last,
+                days: bd.days.iter().copied().collect(),
+                hours: bd.hours,
+                ..Profile::default()
+            };
+            for (&ip, &count) in &bd.ips {
+                p.ips.insert(ips.strings[ip as usize].to_owned());
+                if let Some(net) = &nets[ip as usize] {
+                    *p.networks.entry(net.clone()).or_default() += count;
+                }
+                if let Some(k) = country(ip) {
+                    *p.countries.entry(k.clone()).or_default() += count;
+                    *org_countries.entry(k.clone()).or_default() += count;
+                }
+            }
+            for &(tk, c) in &bd.pairs {
+                if let (Some(tn), Some(cn)) = (&nets[tk as usize], &nets[c as usize])
+                    && tn != cn
+                {
+                    p.address_pairs.insert((tn.clone(), cn.clone()));
+                }
+            }
+            for &(a, day) in &bd.apps {
+                p.apps
+                    .entry(names.strings[a as usize].to_owned())
+                    .or_default()
+                    .insert(day);
+            }
+            p.subscriptions = bd
+                .subs
+                .iter()
+                .map(|&s| names.strings[s as usize].to_owned())
+                .collect();
+            p.resource_types = bd
+                .rtypes
+                .iter()
+                .map(|&s| names.strings[s as usize].to_owned())
+                .collect();
+            for &o in &bd.ops {
+                let name = names.strings[o as usize];
+                p.families |= *op_families.entry(o).or_insert_with(|| families(name));
+                p.operations.insert(name.to_owned());
+            }
+            for (k, keys) in bd.vol.iter().enumerate() {
+                let mut per_day: BTreeMap<i32, u32> = BTreeMap::new();
+                for (day, _) in keys {
+                    *per_day.entry(*day).or_default() += 1;
+                }
+                let vb = &mut p.volume[k];
+                for &c in per_day.values() {
                     vb.max_per_day = vb.max_per_day.max(c);
                     vb.days += 1;
                     vb.total += c;
                 }
             }
-            b.profiles.insert(actor.to_owned(), bd.p);
+            profiles.insert(bd.actor.to_owned(), p);
         }
-        b.activity = activity
-            .into_iter()
-            .map(|(a, hours)| {
-                let mut v: Vec<(i64, i64, i64)> =
-                    hours.into_iter().map(|(h, (f, l))| (h, f, l)).collect();
-                v.sort_unstable();
-                (a.to_owned(), v)
-            })
-            .collect();
+        b.profiles = profiles;
+        b.activity = activity;
         b.data_days = data_days.into_iter().collect();
         b.org_countries = org_countries;
 
@@ -612,10 +644,10 @@ impl Baseline {
         type Stop<'a> = (&'a str, i64, usize, (f64, f64), u32);
         let mut travel: Vec<Stop> = Vec::new();
         for (i, flag) in flags.iter_mut().enumerate() {
-            let Some(t) = times.get(i) else { continue };
+            let Some(t) = times[i] else { continue };
             let (c, tk) = (cip.get(i), tip.get(i));
             if geo.is_some()
-                && let (Some(ip), Some(actor)) = (c, pid.get(i).or(caller.get(i)))
+                && let (Some(ip), Some(actor)) = (c, pid.get(i).or_else(|| caller.get(i)))
                 && let Some(place) = b.places.get(ip)
             {
                 if let Some(loc) = place.coordinates()
@@ -687,6 +719,67 @@ impl Baseline {
             geoip: geo.is_some(),
         };
         Ok((b, flags))
+    }
+}
+
+/// Distinct strings of the frame, numbered in order of first sight.
+#[derive(Default)]
+struct Interner<'a> {
+    ids: PlHashMap<&'a str, u32>,
+    strings: Vec<&'a str>,
+}
+
+impl<'a> Interner<'a> {
+    fn id(&mut self, s: &'a str) -> u32 {
+        *self.ids.entry(s).or_insert_with(|| {
+            self.strings.push(s);
+            (self.strings.len() - 1) as u32
+        })
+    }
+}
+
+/// A principal's baseline while the frame is read: ids of interned strings.
+struct Build<'a> {
+    actor: &'a str,
+    /// Baseline-period records.
+    rows: u64,
+    first: i64,
+    last: i64,
+    days: PlHashSet<i32>,
+    hours: [u32; 24],
+    /// Caller IP id → records.
+    ips: PlHashMap<u32, u32>,
+    /// (token IP id, caller IP id) when they differ.
+    pairs: PlHashSet<(u32, u32)>,
+    /// (app id, day).
+    apps: PlHashSet<(u32, i32)>,
+    subs: PlHashSet<u32>,
+    rtypes: PlHashSet<u32>,
+    ops: PlHashSet<u32>,
+    /// Per volume category: (day, distinct key).
+    vol: [PlHashSet<(i32, (u32, u32))>; 4],
+    /// Over the whole data: hour → (first, last) event time.
+    activity: PlHashMap<i64, (i64, i64)>,
+}
+
+impl<'a> Build<'a> {
+    fn new(actor: &'a str) -> Self {
+        Build {
+            actor,
+            rows: 0,
+            first: i64::MAX,
+            last: i64::MIN,
+            days: Default::default(),
+            hours: [0; 24],
+            ips: Default::default(),
+            pairs: Default::default(),
+            apps: Default::default(),
+            subs: Default::default(),
+            rtypes: Default::default(),
+            ops: Default::default(),
+            vol: Default::default(),
+            activity: Default::default(),
+        }
     }
 }
 

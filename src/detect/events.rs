@@ -205,20 +205,20 @@ pub struct Candidates<'a> {
 
 /// Row access to a string column: straight into its array when it is one
 /// chunk (the scanned frame's rule columns are), else through polars.
-enum StrCol<'a> {
+pub(crate) enum StrCol<'a> {
     One(&'a polars_arrow::array::Utf8ViewArray),
     Many(&'a StringChunked),
 }
 
 impl<'a> StrCol<'a> {
-    fn of(ca: &'a StringChunked) -> StrCol<'a> {
+    pub(crate) fn of(ca: &'a StringChunked) -> StrCol<'a> {
         match ca.downcast_iter().collect::<Vec<_>>()[..] {
             [one] => StrCol::One(one),
             _ => StrCol::Many(ca),
         }
     }
 
-    fn get(&self, i: usize) -> Option<&'a str> {
+    pub(crate) fn get(&self, i: usize) -> Option<&'a str> {
         match self {
             StrCol::One(a) => a.get(i),
             StrCol::Many(c) => c.get(i),
@@ -310,15 +310,19 @@ impl<'a> Candidates<'a> {
         })
     }
 
-    /// The events `filter` accepts, in time order (`filter` must accept
-    /// only rows one of the filters given to [`new`] did).
+    /// The events `filter` accepts from time `from` (µs) on, in time order
+    /// (`filter` must accept only rows one of the filters given to [`new`]
+    /// did).
     ///
     /// [`new`]: Candidates::new
-    pub fn events(&self, filter: &OpFilter) -> Events<'a> {
+    pub fn events(&self, filter: &OpFilter, from: i64) -> Events<'a> {
         let wanted: Vec<bool> = self.ops.iter().map(|o| filter.matches(o)).collect();
         let marks = filter.row_mask();
+        let start = self
+            .rows
+            .partition_point(|&(row, _, _)| self.times[row as usize] < from);
         let mine = || {
-            self.rows
+            self.rows[start..]
                 .iter()
                 .filter(|(_, o, m)| (*o != NO_OP && wanted[*o as usize]) || m & marks != 0)
         };

@@ -178,6 +178,11 @@ pub trait Rule: Send + Sync {
     fn uses_baseline(&self) -> bool {
         false
     }
+    /// The rule is handed only the candidate rows from this time on (µs):
+    /// the detection period, for the baseline rules.
+    fn judges_from(&self, _ctx: &Context) -> i64 {
+        i64::MIN
+    }
 }
 
 /// A rule that could not run, and why.
@@ -251,7 +256,7 @@ pub fn run_rules(
             let (i, r) = (*i, &rules[*i]);
             let id = r.meta().id;
             let params = config.params(r.meta())?;
-            let evs = cands.events(filter);
+            let evs = cands.events(filter, r.judges_from(&ctx));
             let (hits, evs) = catch_unwind(AssertUnwindSafe(|| {
                 let mut hits = r.detect(&evs, &ctx, &params);
                 let evs = keep_evidence(evs, &mut hits);
@@ -357,6 +362,32 @@ mod tests {
             }]
         );
         assert!(doc.findings.iter().any(|f| f.rule_id == "AH-CRED-001"));
+    }
+
+    #[test]
+    fn the_baseline_is_built_only_for_rules_that_read_it() {
+        let paths =
+            [std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/data/baseline")];
+        let (frame, _, _) = crate::ingest::read_all(
+            &paths,
+            &crate::ingest::IngestOptions::default(),
+            &crate::progress::Silent,
+        )
+        .unwrap();
+        let with: Vec<Box<dyn Rule>> = vec![Box::new(rules::anomaly::NovelTacticUser)];
+        let doc = run_rules(&frame, &with, &Config::default()).unwrap();
+        assert!(doc.baseline.applied);
+        assert!(doc.baseline.principals > 20, "{:?}", doc.baseline);
+        assert!(!doc.findings.is_empty());
+        let without: Vec<Box<dyn Rule>> =
+            vec![Box::new(rules::credential_access::StorageKeySweep)];
+        let doc = run_rules(&frame, &without, &Config::default()).unwrap();
+        assert!(!doc.baseline.applied);
+        assert_eq!(doc.baseline.principals, 0);
+        assert_eq!(
+            doc.baseline.note.as_deref(),
+            Some("no enabled rule uses the behaviour baselines")
+        );
     }
 
     #[test]

@@ -44,6 +44,16 @@ fn all_families() -> u16 {
     Family::ALL.iter().fold(0, |m, f| m | f.bit())
 }
 
+/// Where a baseline rule's rows start: the detection period, or never when
+/// the baseline is too short.
+fn detection_period(ctx: &Context) -> i64 {
+    if ctx.baseline.applied {
+        ctx.baseline.detect_from
+    } else {
+        i64::MAX
+    }
+}
+
 /// Why a baseline rule judged nothing here.
 fn baseline_note(ctx: &Context) -> Option<String> {
     let s = &ctx.baseline.summary;
@@ -151,6 +161,9 @@ impl Rule for UnusedApp {
     fn uses_baseline(&self) -> bool {
         true
     }
+    fn judges_from(&self, ctx: &Context) -> i64 {
+        detection_period(ctx)
+    }
     fn not_applied(&self, ctx: &Context) -> Option<String> {
         baseline_note(ctx)
     }
@@ -232,6 +245,9 @@ impl Rule for InactiveAccount {
     }
     fn uses_baseline(&self) -> bool {
         true
+    }
+    fn judges_from(&self, ctx: &Context) -> i64 {
+        detection_period(ctx)
     }
     fn not_applied(&self, ctx: &Context) -> Option<String> {
         baseline_note(ctx)
@@ -366,6 +382,9 @@ impl Rule for NovelTacticUser {
     fn uses_baseline(&self) -> bool {
         true
     }
+    fn judges_from(&self, ctx: &Context) -> i64 {
+        detection_period(ctx)
+    }
     fn not_applied(&self, ctx: &Context) -> Option<String> {
         baseline_note(ctx)
     }
@@ -427,6 +446,9 @@ impl Rule for NovelTacticService {
     fn uses_baseline(&self) -> bool {
         true
     }
+    fn judges_from(&self, ctx: &Context) -> i64 {
+        detection_period(ctx)
+    }
     fn not_applied(&self, ctx: &Context) -> Option<String> {
         baseline_note(ctx)
     }
@@ -471,6 +493,9 @@ impl Rule for NewNetwork {
     }
     fn uses_baseline(&self) -> bool {
         true
+    }
+    fn judges_from(&self, ctx: &Context) -> i64 {
+        detection_period(ctx)
     }
     fn not_applied(&self, ctx: &Context) -> Option<String> {
         baseline_note(ctx)
@@ -551,6 +576,9 @@ impl Rule for TokenElsewhere {
     }
     fn uses_baseline(&self) -> bool {
         true
+    }
+    fn judges_from(&self, ctx: &Context) -> i64 {
+        detection_period(ctx)
     }
     fn not_applied(&self, ctx: &Context) -> Option<String> {
         baseline_note(ctx)
@@ -691,6 +719,9 @@ impl Rule for VolumeAnomaly {
     }
     fn uses_baseline(&self) -> bool {
         true
+    }
+    fn judges_from(&self, ctx: &Context) -> i64 {
+        detection_period(ctx)
     }
     fn not_applied(&self, ctx: &Context) -> Option<String> {
         baseline_note(ctx)
