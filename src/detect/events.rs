@@ -201,6 +201,10 @@ pub struct Candidates<'a> {
     /// addresses and baseline flags) of every row some filter accepts, by
     /// time then row.
     rows: Vec<(u32, u32, u8)>,
+    /// Operation index by frame row.
+    row_ops: Vec<u32>,
+    /// The row marks some filter accepts.
+    marks_wanted: u8,
 }
 
 /// Row access to a string column: straight into its array when it is one
@@ -248,15 +252,10 @@ fn ioc_masks<'a>(cols: &[&'a StringChunked], ioc: &IocSet) -> Vec<u8> {
 }
 
 impl<'a> Candidates<'a> {
-    /// The rows of `frame` that one of `filters` accepts: by operation, by
-    /// the addresses `ioc` lists, or by the baseline's row `flags` (one
-    /// mask of [`RowFlag::bit`]s per frame row; empty for none).
-    pub fn new(
-        frame: &'a DataFrame,
-        filters: &[OpFilter],
-        ioc: &IocSet,
-        flags: &[u8],
-    ) -> Result<Self> {
+    /// The rows of `frame` that one of `filters` accepts: by operation, or
+    /// by the addresses `ioc` lists (the baseline's row flags are added by
+    /// [`Candidates::add_flags`]).
+    pub fn new(frame: &'a DataFrame, filters: &[OpFilter], ioc: &IocSet) -> Result<Self> {
         let cols: Vec<&StringChunked> = COLS
             .iter()
             .map(|c| Ok(frame.column(c)?.str()?))
@@ -294,8 +293,7 @@ impl<'a> Candidates<'a> {
             .iter()
             .enumerate()
             .filter_map(|(i, &o)| {
-                let m = (masks.get(i).copied().unwrap_or(0) | flags.get(i).copied().unwrap_or(0))
-                    & marks_wanted;
+                let m = masks.get(i).copied().unwrap_or(0) & marks_wanted;
                 let by_op = o != NO_OP && wanted[o as usize];
                 (by_op || m != 0).then(|| (times[i], i as u32, o, m))
             })
@@ -307,7 +305,39 @@ impl<'a> Candidates<'a> {
             times,
             ops,
             rows,
+            row_ops,
+            marks_wanted,
         })
+    }
+
+    /// Adds the baseline's row `flags` (one mask of [`RowFlag::bit`]s per
+    /// frame row): rows a filter selects by flag join the candidates.
+    pub fn add_flags(&mut self, flags: &[u8]) {
+        let wanted = self.marks_wanted;
+        let flagged: PlHashMap<u32, u8> = flags
+            .iter()
+            .enumerate()
+            .filter(|(_, f)| *f & wanted != 0)
+            .map(|(i, f)| (i as u32, f & wanted))
+            .collect();
+        if flagged.is_empty() {
+            return;
+        }
+        let mut seen: PlHashMap<u32, ()> = PlHashMap::new();
+        for (row, _, m) in &mut self.rows {
+            if let Some(f) = flagged.get(row) {
+                *m |= f;
+                seen.insert(*row, ());
+            }
+        }
+        for (&row, &f) in &flagged {
+            if !seen.contains_key(&row) {
+                self.rows.push((row, self.row_ops[row as usize], f));
+            }
+        }
+        let times = &self.times;
+        self.rows
+            .sort_unstable_by_key(|&(row, _, _)| (times[row as usize], row));
     }
 
     /// The events `filter` accepts from time `from` (µs) on, in time order

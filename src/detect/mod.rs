@@ -228,18 +228,9 @@ pub fn run_rules(
     rules: &[Box<dyn Rule>],
     config: &Config,
 ) -> Result<FindingsDoc> {
-    let mut ctx = events::context(frame)?;
-    ctx.ioc = config.ioc.clone();
     let wanted = rules
         .iter()
         .any(|r| r.uses_baseline() && config.enabled(r.meta().id));
-    let (baseline, flags) = if wanted {
-        baseline::Baseline::build(frame, config.detect_from, config.locator())?
-    } else {
-        (baseline::Baseline::none(), Vec::new())
-    };
-    ctx.baseline = std::sync::Arc::new(baseline);
-    // One pass over the frame finds every enabled rule's rows.
     let filters: Vec<(usize, OpFilter)> = rules
         .iter()
         .enumerate()
@@ -247,8 +238,29 @@ pub fn run_rules(
         .map(|(i, r)| (i, r.candidates()))
         .collect();
     let all: Vec<OpFilter> = filters.iter().map(|(_, f)| f.clone()).collect();
-    let cands = Candidates::new(frame, &all, &config.ioc, &flags)?;
+    // The baseline, and one pass over the frame that finds every enabled
+    // rule's rows (with the first-seen context), side by side.
+    let (built, found) = rayon::join(
+        || {
+            if wanted {
+                baseline::Baseline::build(frame, config.detect_from, config.locator())
+            } else {
+                Ok((baseline::Baseline::none(), Vec::new()))
+            }
+        },
+        || -> Result<_> {
+            Ok((
+                events::context(frame)?,
+                Candidates::new(frame, &all, &config.ioc)?,
+            ))
+        },
+    );
+    let (baseline, flags) = built?;
+    let (mut ctx, mut cands) = found?;
+    cands.add_flags(&flags);
     drop(flags);
+    ctx.ioc = config.ioc.clone();
+    ctx.baseline = std::sync::Arc::new(baseline);
     type Outcome<'a> = std::result::Result<(usize, Vec<Hit>, Events<'a>), RuleError>;
     let outcomes: Vec<Outcome> = filters
         .par_iter()
@@ -379,8 +391,7 @@ mod tests {
         assert!(doc.baseline.applied);
         assert!(doc.baseline.principals > 20, "{:?}", doc.baseline);
         assert!(!doc.findings.is_empty());
-        let without: Vec<Box<dyn Rule>> =
-            vec![Box::new(rules::credential_access::StorageKeySweep)];
+        let without: Vec<Box<dyn Rule>> = vec![Box::new(rules::credential_access::StorageKeySweep)];
         let doc = run_rules(&frame, &without, &Config::default()).unwrap();
         assert!(!doc.baseline.applied);
         assert_eq!(doc.baseline.principals, 0);
