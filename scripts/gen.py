@@ -1013,8 +1013,9 @@ def scenario_events():
     return out, expected
 
 
-def write_scenarios(root):
-    evs, expected = scenario_events()
+def write_tree(root, evs, expected):
+    """Writes events as a storage-account export tree (hourly PT1H.json
+    files of the scenario subscription) plus expected.json."""
     by_hour = {}
     for e in evs:
         h = e["t"][0].replace(minute=0, second=0, microsecond=0)
@@ -1024,6 +1025,10 @@ def write_scenarios(root):
                             % (SCN_SUB.upper(), h.year, h.month, h.day, h.hour))
         write(path, "".join(compact(render_resource_log(e)) + "\n" for e in es).encode())
     write(os.path.join(root, "expected.json"), (json.dumps(expected, indent=2, sort_keys=True) + "\n").encode())
+
+
+def write_scenarios(root):
+    write_tree(root, *scenario_events())
 
 
 def baseline_events():
@@ -1233,17 +1238,7 @@ def baseline_events():
 
 
 def write_baseline(root):
-    evs, expected = baseline_events()
-    by_hour = {}
-    for e in evs:
-        h = e["t"][0].replace(minute=0, second=0, microsecond=0)
-        by_hour.setdefault(h, []).append(e)
-    for h, es in sorted(by_hour.items()):
-        path = os.path.join(root, "insights-activity-logs/resourceId=/SUBSCRIPTIONS/%s/y=%04d/m=%02d/d=%02d/h=%02d/m=00/PT1H.json"
-                            % (SCN_SUB.upper(), h.year, h.month, h.day, h.hour))
-        write(path, "".join(compact(render_resource_log(e)) + "\n" for e in es).encode())
-    write(os.path.join(root, "expected.json"), (json.dumps(expected, indent=2, sort_keys=True) + "\n").encode())
-
+    write_tree(root, *baseline_events())
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)

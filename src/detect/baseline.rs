@@ -262,29 +262,38 @@ impl Profile {
 
     /// `203.0.113.0/24 (120 records), 198.51.100.0/24 (3)`, at most 5.
     pub fn describe_networks(&self) -> String {
-        let mut v: Vec<(&String, &u32)> = self.networks.iter().collect();
-        v.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
-        let mut parts: Vec<String> = v
-            .iter()
-            .take(5)
-            .enumerate()
-            .map(|(i, (n, c))| {
-                if i == 0 {
-                    format!("{n} ({c} records)")
-                } else {
-                    format!("{n} ({c})")
-                }
-            })
-            .collect();
-        if v.len() > 5 {
-            parts.push(format!("{} more", v.len() - 5));
+        if self.networks.is_empty() {
+            return "no caller IP recorded".into();
         }
-        if parts.is_empty() {
-            "no caller IP recorded".into()
-        } else {
-            parts.join(", ")
-        }
+        top_counts(&self.networks, 5, |n, c, first| {
+            if first {
+                format!("{n} ({c} records)")
+            } else {
+                format!("{n} ({c})")
+            }
+        })
     }
+}
+
+/// The `most` largest counts of `m` (ties by key), each through `show`
+/// (told whether it is the first), then how many more there are.
+pub fn top_counts(
+    m: &BTreeMap<String, u32>,
+    most: usize,
+    show: impl Fn(&str, u32, bool) -> String,
+) -> String {
+    let mut v: Vec<(&String, &u32)> = m.iter().collect();
+    v.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
+    let mut parts: Vec<String> = v
+        .iter()
+        .take(most)
+        .enumerate()
+        .map(|(i, (k, c))| show(k, **c, i == 0))
+        .collect();
+    if v.len() > most {
+        parts.push(format!("{} more", v.len() - most));
+    }
+    parts.join(", ")
 }
 
 /// A client app's name if well known, else its id.

@@ -39,6 +39,19 @@ const REFS: &[&str] = &[
     "https://learn.microsoft.com/azure/sentinel/anomalies-reference",
 ];
 
+/// The tactics of the tactic-family rules.
+const FAMILY_TACTICS: &[&str] = &[
+    "Credential Access",
+    "Collection",
+    "Defense Evasion",
+    "Execution",
+    "Impact",
+    "Initial Access",
+    "Lateral Movement",
+    "Persistence",
+    "Privilege Escalation",
+];
+
 /// Every tactic family.
 fn all_families() -> u16 {
     Family::ALL.iter().fold(0, |m, f| m | f.bit())
@@ -338,17 +351,7 @@ static NOVEL_USER: RuleMeta = RuleMeta {
         per user, new families and day; it names the families the user did use.",
     severity: Severity::Medium,
     confidence: Confidence::Low,
-    tactics: &[
-        "Credential Access",
-        "Collection",
-        "Defense Evasion",
-        "Execution",
-        "Impact",
-        "Initial Access",
-        "Lateral Movement",
-        "Persistence",
-        "Privilege Escalation",
-    ],
+    tactics: FAMILY_TACTICS,
     techniques: &["T1078.004"],
     defender_alerts: &[
         "ARM_AnomalousOperation.CredentialAccess",
@@ -403,17 +406,7 @@ static NOVEL_SP: RuleMeta = RuleMeta {
         principal must have been active on at least min_active_days days of the baseline.",
     severity: Severity::Medium,
     confidence: Confidence::Medium,
-    tactics: &[
-        "Credential Access",
-        "Collection",
-        "Defense Evasion",
-        "Execution",
-        "Impact",
-        "Initial Access",
-        "Lateral Movement",
-        "Persistence",
-        "Privilege Escalation",
-    ],
+    tactics: FAMILY_TACTICS,
     techniques: &["T1078.004", "T1098.001"],
     defender_alerts: &[
         "ARM_AnomalousServiceOperation.CredentialAccess",
@@ -873,27 +866,16 @@ impl Rule for NewCountry {
 
 /// `NL 1200 records, DE 30`, at most 6.
 fn countries(m: &BTreeMap<String, u32>) -> String {
-    let mut v: Vec<(&String, &u32)> = m.iter().collect();
-    v.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
-    if v.is_empty() {
+    if m.is_empty() {
         return "none".into();
     }
-    let mut s: Vec<String> = v
-        .iter()
-        .take(6)
-        .enumerate()
-        .map(|(i, (k, n))| {
-            if i == 0 {
-                format!("{k} {n} records")
-            } else {
-                format!("{k} {n}")
-            }
-        })
-        .collect();
-    if v.len() > 6 {
-        s.push(format!("{} more", v.len() - 6));
-    }
-    s.join(", ")
+    baseline::top_counts(m, 6, |k, n, first| {
+        if first {
+            format!("{k} {n} records")
+        } else {
+            format!("{k} {n}")
+        }
+    })
 }
 
 // ---------------------------------------------------------------------------
