@@ -290,6 +290,16 @@ fn scan_is_deterministic() {
     one_thread.extend(["--threads", "1"]);
     let (_b, b) = scan("tests/data/scenarios", &one_thread);
     assert_eq!(a, b);
+    // The baselines too, GeoIP included.
+    let d = tempfile::tempdir().unwrap();
+    let db = scenario_geoip(d.path());
+    let geo = ["--geoip", db.to_str().unwrap()];
+    let (_c, c) = scan("tests/data/baseline", &geo);
+    let (_e, e) = scan(
+        "tests/data/baseline",
+        &[&geo[..], &["--threads", "1"]].concat(),
+    );
+    assert_eq!(c, e);
 }
 
 #[test]
