@@ -181,6 +181,21 @@ fn every_baseline_scenario_is_found_and_no_lookalike_is() {
     );
     assert_eq!(early["baseline"]["applied"], false);
     assert_eq!(early["baseline"]["chosen_by"], "option");
+    // --baseline-until DATE keeps that whole day in the baseline.
+    let (_o, until) = scan("tests/data/baseline", &["--baseline-until", "2024-04-02"]);
+    assert_eq!(
+        until["baseline"]["detect_from"],
+        "2024-04-03T00:00:00.000000Z"
+    );
+    let both = run(&[
+        "scan",
+        "tests/data/baseline",
+        "--detect-from",
+        "2024-04-03",
+        "--baseline-until",
+        "2024-04-02",
+    ]);
+    assert!(!both.status.success());
     assert!(
         early["findings"]
             .as_array()

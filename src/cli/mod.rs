@@ -78,8 +78,12 @@ pub struct ScanArgs {
     /// Start of the detection period (RFC 3339, or a date: its midnight
     /// UTC). The behaviour baselines (AH-ANOM rules) learn from everything
     /// before it and judge from it on. Default: the last 7 days of the data.
-    #[arg(long, value_name = "TIME", visible_alias = "baseline-until")]
+    #[arg(long, value_name = "TIME")]
     pub detect_from: Option<String>,
+    /// End of the baseline period, inclusive (RFC 3339, or a date: the
+    /// whole day); the detection period starts right after it.
+    #[arg(long, value_name = "TIME", conflicts_with = "detect_from")]
+    pub baseline_until: Option<String>,
     /// Write into an output folder that is not empty.
     #[arg(long)]
     pub force: bool,
@@ -575,11 +579,11 @@ fn scan(a: ScanArgs) -> Result<()> {
     let ioc = detect::ioc::IocSet::load(&a.ioc)?;
     let ioc_files = ioc.files.clone();
     config.ioc = std::sync::Arc::new(ioc);
-    config.detect_from = a
-        .detect_from
-        .as_deref()
-        .map(|t| time_flag("--detect-from", t, false))
-        .transpose()?;
+    config.detect_from = match (&a.detect_from, &a.baseline_until) {
+        (Some(t), _) => Some(time_flag("--detect-from", t, false)?),
+        (None, Some(t)) => Some(time_flag("--baseline-until", t, true)?),
+        (None, None) => None,
+    };
     let geoip = open_geoip(&a.geoip)?;
     let geoip_files = geoip
         .as_ref()

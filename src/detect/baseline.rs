@@ -159,7 +159,9 @@ pub fn volume_of(op: &str, status: Option<&str>, sub_status: Option<&str>) -> Op
     if authorization_failure(status, sub_status) {
         return Some(Volume::AuthorizationFailures);
     }
-    if status == Some("failed") {
+    // Only what was done: the Succeeded record (a Started or Accepted one
+    // may still fail).
+    if status != Some("succeeded") {
         return None;
     }
     if op == ROLE_ASSIGNMENT_WRITE {
@@ -377,6 +379,8 @@ pub struct Baseline {
     data_days: BTreeSet<i32>,
     /// Where each distinct caller and token IP is (with `--geoip`).
     pub places: HashMap<String, Place>,
+    /// Impossible journeys: (frame row, next frame row) of one user.
+    pub journeys: std::collections::HashSet<(u64, u64)>,
 }
 
 impl std::fmt::Debug for Baseline {
@@ -479,7 +483,9 @@ impl Baseline {
         };
         let history = (split - first).max(0);
         b.detect_from = split;
-        b.applied = history >= MIN_HISTORY_DAYS * US_PER_DAY;
+        // Judged only when the export really holds a week of baseline: the
+        // span alone could be one stray old record.
+        let span_ok = history >= MIN_HISTORY_DAYS * US_PER_DAY;
 
         // Pass 1: the baseline period's profiles; activity everywhere.
         // Strings are interned (each distinct one handled once) and the
@@ -531,11 +537,17 @@ impl Baseline {
             if let Some(s) = sub.get(i) {
                 bd.subs.insert(names.id(s));
             }
-            if let Some(r) = rtype.get(i) {
+            // Operations, families and resource types count what was done
+            // or tried and not refused; refusals are the volume rule's.
+            let st = status.get(i);
+            let refused = st == Some("failed");
+            if let Some(r) = rtype.get(i).filter(|_| !refused) {
                 bd.rtypes.insert(names.id(r));
             }
             if let Some(o) = op.get(i) {
-                bd.ops.insert(names.id(o));
+                if !refused {
+                    bd.ops.insert(names.id(o));
+                }
                 if let Some(v) = volume_of(o, status.get(i), sub_status.get(i)) {
                     let r = names.id(rid.get(i).unwrap_or(""));
                     let key = if v == Volume::AuthorizationFailures {
@@ -551,20 +563,7 @@ impl Baseline {
         // Every distinct address: its network, and where it is.
         let nets: Vec<Option<String>> = ips.strings.iter().map(|ip| network(ip)).collect();
         if let Some(g) = geo {
-            let mut all: PlHashSet<&str> = ips.strings.iter().copied().collect();
-            for i in 0..n {
-                if let Some(ip) = tip.get(i) {
-                    all.insert(ip);
-                }
-                if let Some(ip) = cip.get(i) {
-                    all.insert(ip);
-                }
-            }
-            for ip in all {
-                if let Some(p) = g.locate(ip) {
-                    b.places.insert(ip.to_owned(), p);
-                }
-            }
+            b.places = locate_all(frame, g)?;
         }
         let country = |id: u32| -> Option<&String> {
             b.places
@@ -645,6 +644,8 @@ impl Baseline {
         b.profiles = profiles;
         b.activity = activity;
         b.data_days = data_days.into_iter().collect();
+        let base_days = b.data_days.range(..=day_of(split - 1)).count();
+        b.applied = span_ok && base_days >= MIN_HISTORY_DAYS as usize;
         b.org_countries = org_countries;
 
         // Pass 2: the rows of the row-selected rules.
@@ -698,6 +699,7 @@ impl Baseline {
             if impossible(a.1, a.3, a.4, b2.1, b2.3, b2.4).is_some() {
                 flags[a.2] |= RowFlag::Travel.bit();
                 flags[b2.2] |= RowFlag::Travel.bit();
+                b.journeys.insert((a.2 as u64, b2.2 as u64));
             }
         }
 
@@ -709,7 +711,13 @@ impl Baseline {
             history_hours: history / US_PER_HOUR,
             applied: b.applied,
             note: (!b.applied).then(|| {
-                if history == 0 {
+                if history > 0 && span_ok {
+                    format!(
+                        "the baseline period ({} to {}) has events on only {base_days} days; the baseline rules need {MIN_HISTORY_DAYS} days with data and judged nothing",
+                        format_micros(first),
+                        format_micros(split)
+                    )
+                } else if history == 0 {
                     format!(
                         "no baseline: the detection period starts at {}, not after the first event ({}); the baseline rules need {MIN_HISTORY_DAYS} days of history before it and judged nothing",
                         format_micros(split),
@@ -729,6 +737,18 @@ impl Baseline {
         };
         Ok((b, flags))
     }
+}
+
+/// Where every distinct caller and token IP of `frame` is.
+pub fn locate_all(frame: &DataFrame, geo: &dyn Locate) -> Result<HashMap<String, Place>> {
+    let mut all: PlHashSet<&str> = PlHashSet::new();
+    for c in ["caller_ip", "token_ip"] {
+        all.extend(frame.column(c)?.str()?.iter().flatten());
+    }
+    Ok(all
+        .into_iter()
+        .filter_map(|ip| Some((ip.to_owned(), geo.locate(ip)?)))
+        .collect())
 }
 
 /// Distinct strings of the frame, numbered in order of first sight.
@@ -878,8 +898,13 @@ mod tests {
             volume_of("x/y/read", Some("failed"), Some("forbidden")),
             Some(Volume::AuthorizationFailures)
         );
+        // A Started record may still fail: only Succeeded ones count.
         assert_eq!(
             volume_of("microsoft.compute/disks/delete", Some("started"), None),
+            None
+        );
+        assert_eq!(
+            volume_of("microsoft.compute/disks/delete", Some("succeeded"), None),
             Some(Volume::Deletions)
         );
         assert_eq!(

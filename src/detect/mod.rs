@@ -245,7 +245,12 @@ pub fn run_rules(
             if wanted {
                 baseline::Baseline::build(frame, config.detect_from, config.locator())
             } else {
-                Ok((baseline::Baseline::none(), Vec::new()))
+                let mut none = baseline::Baseline::none();
+                // Findings still say where their addresses are.
+                if let Some(g) = config.locator() {
+                    none.places = baseline::locate_all(frame, g)?;
+                }
+                Ok((none, Vec::new()))
             }
         },
         || -> Result<_> {

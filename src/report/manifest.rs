@@ -73,8 +73,8 @@ pub struct Options {
     pub ioc_files: Vec<crate::detect::ioc::IocFile>,
     /// The `--geoip` files: path, SHA-256, database type, build time, IP version.
     pub geoip_files: Vec<crate::geo::GeoFile>,
-    /// `--detect-from` as given (RFC 3339), if it was; findings.json's
-    /// `baseline` says where the detection period started.
+    /// Where `--detect-from` or `--baseline-until` put the start of the
+    /// detection period (RFC 3339), if either was given.
     pub detect_from: Option<String>,
 }
 

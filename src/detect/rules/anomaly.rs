@@ -79,12 +79,21 @@ fn baseline_note(ctx: &Context) -> Option<String> {
 
 /// Groups matched events by actor and key, then in time clusters of
 /// `window`: one hit per cluster, whose why is the first match's, with how
-/// many logical operations followed.
-fn keyed_hits(ev: &[Ev], window: i64, judge: impl Fn(&Ev) -> Option<(String, String)>) -> Vec<Hit> {
+/// many logical operations followed. A logical operation that failed (and
+/// never succeeded) counts only with `include_failed`.
+fn keyed_hits(
+    ev: &[Ev],
+    window: i64,
+    include_failed: bool,
+    judge: impl Fn(&Ev) -> Option<(String, String)>,
+) -> Vec<Hit> {
     let mut hits = Vec::new();
     for idx in by_actor(ev).into_values() {
         let mut by_key: BTreeMap<String, Vec<(i64, Vec<usize>, String)>> = BTreeMap::new();
         for op in logical_ops(ev, &idx) {
+            if op.failed && !include_failed {
+                continue;
+            }
             if let Some((key, why)) = op.rows.iter().find_map(|&i| judge(&ev[i])) {
                 by_key
                     .entry(key)
@@ -183,7 +192,7 @@ impl Rule for UnusedApp {
     fn detect(&self, ev: &Events<'_>, ctx: &Context, p: &Params) -> Vec<Hit> {
         let b = &ctx.baseline;
         let min = p.count("min_active_days");
-        keyed_hits(ev, p.window("window"), |e| {
+        keyed_hits(ev, p.window("window"), false, |e| {
             if !b.judges(e.time) || e.failed() {
                 return None;
             }
@@ -268,7 +277,7 @@ impl Rule for InactiveAccount {
     fn detect(&self, ev: &Events<'_>, ctx: &Context, p: &Params) -> Vec<Hit> {
         let b = &ctx.baseline;
         let (gap, within) = (p.window("silent"), p.window("return_window"));
-        keyed_hits(ev, p.window("window"), |e| {
+        keyed_hits(ev, p.window("window"), false, |e| {
             if !b.judges(e.time) || e.failed() {
                 return None;
             }
@@ -308,7 +317,7 @@ fn human_days(us: i64) -> String {
 fn novel_family_hits(ev: &[Ev], ctx: &Context, p: &Params, users: bool) -> Vec<Hit> {
     let b = &ctx.baseline;
     let min = p.count("min_active_days");
-    keyed_hits(ev, p.window("window"), |e| {
+    keyed_hits(ev, p.window("window"), false, |e| {
         if !b.judges(e.time) || e.failed() || ev_is_user(e) != users {
             return None;
         }
@@ -348,7 +357,8 @@ static NOVEL_USER: RuleMeta = RuleMeta {
         access, lateral movement, persistence, privilege escalation: detections.md §1.4) of \
         which it performed no operation at all in the baseline, where it was active on at least \
         min_active_days days. Failed attempts are left to AH-ANOM-007 (refusals). One finding \
-        per user, new families and day; it names the families the user did use.",
+        per user and new families, for operations that follow each other within `window` (a \
+        day); it names the families the user did use.",
     severity: Severity::Medium,
     confidence: Confidence::Low,
     tactics: FAMILY_TACTICS,
@@ -496,7 +506,7 @@ impl Rule for NewNetwork {
     fn detect(&self, ev: &Events<'_>, ctx: &Context, p: &Params) -> Vec<Hit> {
         let b = &ctx.baseline;
         let min = p.count("min_active_days");
-        keyed_hits(ev, p.window("window"), |e| {
+        keyed_hits(ev, p.window("window"), false, |e| {
             if !b.judges(e.time) || e.failed() {
                 return None;
             }
@@ -579,7 +589,7 @@ impl Rule for TokenElsewhere {
     fn detect(&self, ev: &Events<'_>, ctx: &Context, p: &Params) -> Vec<Hit> {
         let b = &ctx.baseline;
         let hits = std::cell::RefCell::new(Vec::new());
-        let out = keyed_hits(ev, p.window("window"), |e| {
+        let out = keyed_hits(ev, p.window("window"), true, |e| {
             if !b.judges(e.time) {
                 return None;
             }
@@ -740,10 +750,12 @@ impl Rule for VolumeAnomaly {
             else {
                 continue;
             };
+            // Keyed as the baseline keys them: by resource id.
+            let r = e.resource_id.as_deref().unwrap_or("");
             let key = if v == Volume::AuthorizationFailures {
-                (&*e.operation, e.target())
+                (&*e.operation, r)
             } else {
-                ("", e.target())
+                ("", r)
             };
             groups
                 .entry((&*e.actor, day_of(e.time), v))
@@ -797,7 +809,8 @@ static NEW_COUNTRY: RuleMeta = RuleMeta {
     title: "Activity from a country no principal used in the baseline",
     description: "With `--geoip`: in the detection period, a caller IP placed in a country that \
         neither this principal nor any other principal of the data called from in the baseline \
-        period. One finding per principal, country and day, with the countries of the baseline.",
+        period. One finding per principal and country, for calls that follow each other within \
+        `window` (a day), with the countries of the baseline.",
     severity: Severity::Medium,
     confidence: Confidence::Medium,
     tactics: &["Initial Access"],
@@ -835,7 +848,7 @@ impl Rule for NewCountry {
     fn detect(&self, ev: &Events<'_>, ctx: &Context, p: &Params) -> Vec<Hit> {
         let b = &ctx.baseline;
         let org = countries(&b.org_countries);
-        keyed_hits(ev, p.window("window"), |e| {
+        keyed_hits(ev, p.window("window"), true, |e| {
             if !b.judges(e.time) {
                 return None;
             }
@@ -949,6 +962,11 @@ impl Rule for ImpossibleTravel {
                     continue;
                 };
                 let (e1, e2) = (&ev[i], &ev[j]);
+                // Only the journeys the baseline found between consecutive
+                // calls (flagged rows need not be consecutive).
+                if !b.journeys.contains(&(e1.row, e2.row)) {
+                    continue;
+                }
                 if let Some((km, speed)) = impossible(
                     e1.time,
                     la,

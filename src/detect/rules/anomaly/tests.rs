@@ -202,8 +202,8 @@ fn an_account_back_after_weeks_of_silence() {
 
 #[test]
 fn a_gap_in_the_export_is_not_a_silent_account() {
-    // Nobody has events between day 5 and day 35: the export has a gap.
-    let mut v = routine("ops@contoso.com", 0..5, "192.0.2.10", PORTAL);
+    // Nobody has events between day 12 and day 35: the export has a gap.
+    let mut v = routine("ops@contoso.com", 0..12, "192.0.2.10", PORTAL);
     v.extend(routine("ops@contoso.com", 35..42, "192.0.2.10", PORTAL));
     v.extend(routine("dormant@contoso.com", 0..5, "203.0.113.5", PORTAL));
     v.push(at(
@@ -216,7 +216,74 @@ fn a_gap_in_the_export_is_not_a_silent_account() {
         PORTAL,
     ));
     let doc = run(InactiveAccount, v, &Config::default());
+    assert!(doc.baseline.applied, "{:?}", doc.baseline);
     assert!(doc.findings.is_empty(), "{:?}", doc.findings);
+}
+
+#[test]
+fn one_stray_old_record_is_not_a_baseline() {
+    // A record from a month before, then nine days of data: the span is
+    // long, the baseline holds three days with data.
+    let mut v = vec![at(0, 9, "ops@contoso.com", START, VM, "192.0.2.10", PORTAL)];
+    v.extend(routine("ops@contoso.com", 30..39, "192.0.2.10", PORTAL));
+    v.extend(routine("alice@contoso.com", 30..32, "203.0.113.5", PORTAL));
+    v.push(at(
+        37,
+        10,
+        "alice@contoso.com",
+        RA_WRITE,
+        RA,
+        "203.0.113.5",
+        PWSH,
+    ));
+    let doc = run(UnusedApp, v, &Config::default());
+    assert!(!doc.baseline.applied);
+    assert!(doc.findings.is_empty());
+    let note = doc.baseline.note.as_deref().unwrap();
+    assert!(note.contains("has events on only 3 days"), "{note}");
+}
+
+#[test]
+fn failed_operations_are_not_novelties() {
+    // alice's role assignment through PowerShell from a new network was
+    // refused by a lock (Started, then Failed): nothing was written.
+    let mut v = background();
+    v.extend(routine("alice@contoso.com", 0..30, "203.0.113.5", PORTAL));
+    let started = at(
+        36,
+        10,
+        "alice@contoso.com",
+        RA_WRITE,
+        RA,
+        "198.51.100.9",
+        PWSH,
+    )
+    .corr("c-1")
+    .status("started");
+    let failed = at(
+        36,
+        10,
+        "alice@contoso.com",
+        RA_WRITE,
+        RA,
+        "198.51.100.9",
+        PWSH,
+    )
+    .corr("c-1")
+    .status("failed")
+    .tap_sub("conflict");
+    v.extend([started, failed]);
+    assert!(
+        run(UnusedApp, v.clone(), &Config::default())
+            .findings
+            .is_empty()
+    );
+    assert!(
+        run(NovelTacticUser, v.clone(), &Config::default())
+            .findings
+            .is_empty()
+    );
+    assert!(run(NewNetwork, v, &Config::default()).findings.is_empty());
 }
 
 #[test]
@@ -468,6 +535,24 @@ fn volumes_above_the_principals_own_baseline() {
             )
             .status("failed")
             .tap_sub("forbidden"),
+        );
+    }
+    // Twenty deletions refused by a lock (Started, then Failed.Conflict)
+    // delete nothing.
+    v.extend(routine("locked@contoso.com", 0..30, "203.0.113.8", PORTAL));
+    for n in 0..20 {
+        let c = format!("lock-{n}");
+        let d = disk(7000 + n);
+        v.push(
+            at(36, 10, "locked@contoso.com", DEL, &d, "203.0.113.8", PORTAL)
+                .corr(&c)
+                .status("started"),
+        );
+        v.push(
+            at(36, 10, "locked@contoso.com", DEL, &d, "203.0.113.8", PORTAL)
+                .corr(&c)
+                .status("failed")
+                .tap_sub("conflict"),
         );
     }
     let doc = run(VolumeAnomaly, v, &Config::default());
