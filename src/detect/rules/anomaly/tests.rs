@@ -249,30 +249,18 @@ fn failed_operations_are_not_novelties() {
     // refused by a lock (Started, then Failed): nothing was written.
     let mut v = background();
     v.extend(routine("alice@contoso.com", 0..30, "203.0.113.5", PORTAL));
-    let started = at(
-        36,
-        10,
-        "alice@contoso.com",
-        RA_WRITE,
-        RA,
-        "198.51.100.9",
-        PWSH,
-    )
-    .corr("c-1")
-    .status("started");
-    let failed = at(
-        36,
-        10,
-        "alice@contoso.com",
-        RA_WRITE,
-        RA,
-        "198.51.100.9",
-        PWSH,
-    )
-    .corr("c-1")
-    .status("failed")
-    .tap_sub("conflict");
-    v.extend([started, failed]);
+    v.extend(refused(
+        at(
+            36,
+            10,
+            "alice@contoso.com",
+            RA_WRITE,
+            RA,
+            "198.51.100.9",
+            PWSH,
+        ),
+        "c-1",
+    ));
     assert!(
         run(UnusedApp, v.clone(), &Config::default())
             .findings
@@ -543,17 +531,10 @@ fn volumes_above_the_principals_own_baseline() {
     for n in 0..20 {
         let c = format!("lock-{n}");
         let d = disk(7000 + n);
-        v.push(
-            at(36, 10, "locked@contoso.com", DEL, &d, "203.0.113.8", PORTAL)
-                .corr(&c)
-                .status("started"),
-        );
-        v.push(
-            at(36, 10, "locked@contoso.com", DEL, &d, "203.0.113.8", PORTAL)
-                .corr(&c)
-                .status("failed")
-                .tap_sub("conflict"),
-        );
+        v.extend(refused(
+            at(36, 10, "locked@contoso.com", DEL, &d, "203.0.113.8", PORTAL),
+            &c,
+        ));
     }
     let doc = run(VolumeAnomaly, v, &Config::default());
     let mut got = callers(&doc);
@@ -577,6 +558,16 @@ fn volumes_above_the_principals_own_baseline() {
         "{}",
         probe.why
     );
+}
+
+/// An operation refused by a lock: its Started record, then its Failed
+/// (Conflict) one, under correlation id `corr`.
+fn refused(e: Ev<'static>, corr: &str) -> [Ev<'static>; 2] {
+    let e = e.corr(corr);
+    [
+        e.clone().status("started"),
+        e.status("failed").tap_sub("conflict"),
+    ]
 }
 
 trait SubStatus {
