@@ -253,7 +253,8 @@ impl Profile {
             .join(", ")
     }
 
-    /// `13:00–17:59 UTC` style: the hours holding most activity.
+    /// `active 08:00–17:59 UTC`: from the first to the last hour of the day
+    /// with any activity.
     pub fn describe_hours(&self) -> String {
         let active: Vec<usize> = (0..24).filter(|&h| self.hours[h] > 0).collect();
         match (active.first(), active.last()) {

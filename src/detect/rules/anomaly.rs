@@ -336,10 +336,11 @@ fn novel_family_hits(ev: &[Ev], ctx: &Context, p: &Params, users: bool) -> Vec<H
         Some((
             names.clone(),
             format!(
-                "first {names} operation of this {}: {}{rtype}; baseline: {}, {} distinct operation{}, tactic families: {}",
+                "first {names} operation of this {}: {}{rtype}; baseline: {}, {}, {} distinct operation{}, tactic families: {}",
                 if users { "user" } else { "service principal" },
                 what(e),
                 prof.describe_span(),
+                prof.describe_hours(),
                 prof.operations.len(),
                 if prof.operations.len() == 1 { "" } else { "s" },
                 Family::names(prof.families)

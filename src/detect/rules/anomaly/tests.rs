@@ -328,6 +328,7 @@ fn first_operation_of_a_new_tactic_users_and_service_principals_apart() {
         why.contains("never touched microsoft.storage/storageaccounts"),
         "{why}"
     );
+    assert!(why.contains("active 09:00–09:59 UTC"), "{why}");
     let sps = run(NovelTacticService, v, &Config::default());
     assert_eq!(callers(&sps), [sp]);
 }
