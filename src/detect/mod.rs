@@ -168,20 +168,62 @@ pub trait Rule: Send + Sync {
     fn candidates(&self) -> OpFilter;
     /// Finds hits among the candidate rows (sorted by time).
     fn detect(&self, ev: &Events<'_>, ctx: &Context, p: &Params) -> Vec<Hit>;
-    /// Why the rule could not judge this data, if it could not (a
-    /// baseline too short, no `--geoip` database).
-    fn not_applied(&self, _ctx: &Context) -> Option<String> {
-        None
+    /// What the rule needs of the behaviour baseline (nothing, by default).
+    fn needs(&self) -> Needs {
+        Needs::default()
     }
-    /// Whether the rule reads the behaviour baseline (it is built only
-    /// when an enabled rule does).
-    fn uses_baseline(&self) -> bool {
-        false
+}
+
+/// What a rule needs of the behaviour baseline. The baseline is built only
+/// when an enabled rule needs it; the engine derives from this which rows
+/// the rule is handed and whether it could judge the data.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Needs {
+    /// Judges the detection period against the baseline: it is handed
+    /// only the detection period's rows, and none when the baseline is
+    /// too short.
+    pub baseline: bool,
+    /// Needs the `--geoip` databases.
+    pub geoip: bool,
+}
+
+impl Needs {
+    /// The baseline, over the detection period.
+    pub const BASELINE: Needs = Needs {
+        baseline: true,
+        geoip: false,
+    };
+
+    fn any(self) -> bool {
+        self.baseline || self.geoip
     }
-    /// The rule is handed only the candidate rows from this time on (µs):
-    /// the detection period, for the baseline rules.
-    fn judges_from(&self, _ctx: &Context) -> i64 {
-        i64::MIN
+
+    /// The rule is handed only the candidate rows from this time on (µs).
+    fn rows_from(self, ctx: &Context) -> i64 {
+        if !self.baseline {
+            i64::MIN
+        } else if ctx.baseline.applied {
+            ctx.baseline.detect_from
+        } else {
+            i64::MAX
+        }
+    }
+
+    /// Why the rule could not judge this data, if it could not.
+    fn not_applied(self, ctx: &Context) -> Option<String> {
+        let b = &ctx.baseline;
+        if self.geoip && !b.summary.geoip {
+            Some("needs a GeoIP database (--geoip)".into())
+        } else if self.baseline && !b.applied {
+            Some(
+                b.summary
+                    .note
+                    .clone()
+                    .unwrap_or_else(|| "no baseline could be built".into()),
+            )
+        } else {
+            None
+        }
     }
 }
 
@@ -230,7 +272,7 @@ pub fn run_rules(
 ) -> Result<FindingsDoc> {
     let wanted = rules
         .iter()
-        .any(|r| r.uses_baseline() && config.enabled(r.meta().id));
+        .any(|r| r.needs().any() && config.enabled(r.meta().id));
     let filters: Vec<(usize, OpFilter)> = rules
         .iter()
         .enumerate()
@@ -273,7 +315,7 @@ pub fn run_rules(
             let (i, r) = (*i, &rules[*i]);
             let id = r.meta().id;
             let params = config.params(r.meta())?;
-            let evs = cands.events(filter, r.judges_from(&ctx));
+            let evs = cands.events(filter, r.needs().rows_from(&ctx));
             let (hits, evs) = catch_unwind(AssertUnwindSafe(|| {
                 let mut hits = r.detect(&evs, &ctx, &params);
                 let evs = keep_evidence(evs, &mut hits);
@@ -316,7 +358,7 @@ pub fn run_rules(
         r.note = rules
             .iter()
             .find(|x| x.meta().id == r.id)
-            .and_then(|x| x.not_applied(&ctx));
+            .and_then(|x| x.needs().not_applied(&ctx));
     }
     Ok(doc)
 }

@@ -16,7 +16,8 @@ use super::super::baseline::{
 use super::super::events::{Ev, Events, by_actor, clusters, human_duration, logical_ops};
 use super::super::families::Family;
 use super::super::{
-    Confidence, Context, Hit, OpFilter, ParamKind, ParamSpec, Params, Rule, RuleMeta, Severity,
+    Confidence, Context, Hit, Needs, OpFilter, ParamKind, ParamSpec, Params, Rule, RuleMeta,
+    Severity,
 };
 use crate::normalize::time::format_micros;
 
@@ -55,26 +56,6 @@ const FAMILY_TACTICS: &[&str] = &[
 /// Every tactic family.
 fn all_families() -> u16 {
     Family::ALL.iter().fold(0, |m, f| m | f.bit())
-}
-
-/// Where a baseline rule's rows start: the detection period, or never when
-/// the baseline is too short.
-fn detection_period(ctx: &Context) -> i64 {
-    if ctx.baseline.applied {
-        ctx.baseline.detect_from
-    } else {
-        i64::MAX
-    }
-}
-
-/// Why a baseline rule judged nothing here.
-fn baseline_note(ctx: &Context) -> Option<String> {
-    let s = &ctx.baseline.summary;
-    (!ctx.baseline.applied).then(|| {
-        s.note
-            .clone()
-            .unwrap_or_else(|| "no baseline could be built".into())
-    })
 }
 
 /// Groups matched events by actor and key, then in time clusters of
@@ -180,14 +161,8 @@ impl Rule for UnusedApp {
     fn candidates(&self) -> OpFilter {
         OpFilter::Family(Family::Persistence.bit())
     }
-    fn uses_baseline(&self) -> bool {
-        true
-    }
-    fn judges_from(&self, ctx: &Context) -> i64 {
-        detection_period(ctx)
-    }
-    fn not_applied(&self, ctx: &Context) -> Option<String> {
-        baseline_note(ctx)
+    fn needs(&self) -> Needs {
+        Needs::BASELINE
     }
     fn detect(&self, ev: &Events<'_>, ctx: &Context, p: &Params) -> Vec<Hit> {
         let b = &ctx.baseline;
@@ -265,14 +240,8 @@ impl Rule for InactiveAccount {
     fn candidates(&self) -> OpFilter {
         OpFilter::Family(Family::Persistence.bit() | Family::PrivilegeEscalation.bit())
     }
-    fn uses_baseline(&self) -> bool {
-        true
-    }
-    fn judges_from(&self, ctx: &Context) -> i64 {
-        detection_period(ctx)
-    }
-    fn not_applied(&self, ctx: &Context) -> Option<String> {
-        baseline_note(ctx)
+    fn needs(&self) -> Needs {
+        Needs::BASELINE
     }
     fn detect(&self, ev: &Events<'_>, ctx: &Context, p: &Params) -> Vec<Hit> {
         let b = &ctx.baseline;
@@ -393,14 +362,8 @@ impl Rule for NovelTacticUser {
     fn candidates(&self) -> OpFilter {
         OpFilter::Family(all_families())
     }
-    fn uses_baseline(&self) -> bool {
-        true
-    }
-    fn judges_from(&self, ctx: &Context) -> i64 {
-        detection_period(ctx)
-    }
-    fn not_applied(&self, ctx: &Context) -> Option<String> {
-        baseline_note(ctx)
+    fn needs(&self) -> Needs {
+        Needs::BASELINE
     }
     fn detect(&self, ev: &Events<'_>, ctx: &Context, p: &Params) -> Vec<Hit> {
         novel_family_hits(ev, ctx, p, true)
@@ -447,14 +410,8 @@ impl Rule for NovelTacticService {
     fn candidates(&self) -> OpFilter {
         OpFilter::Family(all_families())
     }
-    fn uses_baseline(&self) -> bool {
-        true
-    }
-    fn judges_from(&self, ctx: &Context) -> i64 {
-        detection_period(ctx)
-    }
-    fn not_applied(&self, ctx: &Context) -> Option<String> {
-        baseline_note(ctx)
+    fn needs(&self) -> Needs {
+        Needs::BASELINE
     }
     fn detect(&self, ev: &Events<'_>, ctx: &Context, p: &Params) -> Vec<Hit> {
         novel_family_hits(ev, ctx, p, false)
@@ -495,14 +452,8 @@ impl Rule for NewNetwork {
     fn candidates(&self) -> OpFilter {
         OpFilter::Family(all_families())
     }
-    fn uses_baseline(&self) -> bool {
-        true
-    }
-    fn judges_from(&self, ctx: &Context) -> i64 {
-        detection_period(ctx)
-    }
-    fn not_applied(&self, ctx: &Context) -> Option<String> {
-        baseline_note(ctx)
+    fn needs(&self) -> Needs {
+        Needs::BASELINE
     }
     fn detect(&self, ev: &Events<'_>, ctx: &Context, p: &Params) -> Vec<Hit> {
         let b = &ctx.baseline;
@@ -578,14 +529,8 @@ impl Rule for TokenElsewhere {
     fn candidates(&self) -> OpFilter {
         OpFilter::Flagged(RowFlag::AddressesDiffer)
     }
-    fn uses_baseline(&self) -> bool {
-        true
-    }
-    fn judges_from(&self, ctx: &Context) -> i64 {
-        detection_period(ctx)
-    }
-    fn not_applied(&self, ctx: &Context) -> Option<String> {
-        baseline_note(ctx)
+    fn needs(&self) -> Needs {
+        Needs::BASELINE
     }
     fn detect(&self, ev: &Events<'_>, ctx: &Context, p: &Params) -> Vec<Hit> {
         let b = &ctx.baseline;
@@ -721,14 +666,8 @@ impl Rule for VolumeAnomaly {
             OpFilter::Flagged(RowFlag::AuthorizationFailed),
         ])
     }
-    fn uses_baseline(&self) -> bool {
-        true
-    }
-    fn judges_from(&self, ctx: &Context) -> i64 {
-        detection_period(ctx)
-    }
-    fn not_applied(&self, ctx: &Context) -> Option<String> {
-        baseline_note(ctx)
+    fn needs(&self) -> Needs {
+        Needs::BASELINE
     }
     fn detect(&self, ev: &Events<'_>, ctx: &Context, p: &Params) -> Vec<Hit> {
         let b = &ctx.baseline;
@@ -837,14 +776,11 @@ impl Rule for NewCountry {
     fn candidates(&self) -> OpFilter {
         OpFilter::Flagged(RowFlag::NewCountry)
     }
-    fn uses_baseline(&self) -> bool {
-        true
-    }
-    fn not_applied(&self, ctx: &Context) -> Option<String> {
-        if !ctx.baseline.summary.geoip {
-            return Some("needs a GeoIP database (--geoip)".into());
+    fn needs(&self) -> Needs {
+        Needs {
+            baseline: true,
+            geoip: true,
         }
-        baseline_note(ctx)
     }
     fn detect(&self, ev: &Events<'_>, ctx: &Context, p: &Params) -> Vec<Hit> {
         let b = &ctx.baseline;
@@ -937,11 +873,11 @@ impl Rule for ImpossibleTravel {
     fn candidates(&self) -> OpFilter {
         OpFilter::Flagged(RowFlag::Travel)
     }
-    fn uses_baseline(&self) -> bool {
-        true
-    }
-    fn not_applied(&self, ctx: &Context) -> Option<String> {
-        (!ctx.baseline.summary.geoip).then(|| "needs a GeoIP database (--geoip)".into())
+    fn needs(&self) -> Needs {
+        Needs {
+            baseline: false,
+            geoip: true,
+        }
     }
     fn detect(&self, ev: &Events<'_>, ctx: &Context, p: &Params) -> Vec<Hit> {
         let b = &ctx.baseline;
