@@ -6,7 +6,7 @@
 //! period one pass over the frame learns, per principal (`principal_id`,
 //! else `caller`): the IPs and networks (/24, /48 for IPv6) it called from,
 //! its client apps (`app_id`) and on which days, its operations, their
-//! tactic families and resource types, its subscriptions, its hours and
+//! tactic families and resource types, its hours and
 //! days of activity, its countries (with `--geoip`), and its daily volume of
 //! compute creations, deletions, role assignments and authorization
 //! failures. Over the whole data it keeps when each principal was active
@@ -51,15 +51,15 @@ pub fn day_text(day: i32) -> String {
     format_micros(day as i64 * US_PER_DAY)[..10].to_owned()
 }
 
-pub use crate::geo::Geo as Place;
+use crate::geo::Geo;
 
 /// Something that places addresses (the `--geoip` databases).
 pub trait Locate: Send + Sync {
-    fn locate(&self, ip: &str) -> Option<Place>;
+    fn locate(&self, ip: &str) -> Option<Geo>;
 }
 
 impl Locate for crate::geo::GeoDb {
-    fn locate(&self, ip: &str) -> Option<Place> {
+    fn locate(&self, ip: &str) -> Option<Geo> {
         self.lookup(ip)
     }
 }
@@ -114,12 +114,6 @@ pub enum Volume {
 }
 
 impl Volume {
-    pub const ALL: [Volume; 4] = [
-        Volume::Compute,
-        Volume::Deletions,
-        Volume::RoleAssignments,
-        Volume::AuthorizationFailures,
-    ];
     pub fn name(self) -> &'static str {
         match self {
             Volume::Compute => "compute resources created",
@@ -189,8 +183,6 @@ pub struct VolumeBase {
 /// What a principal did in the baseline period.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Profile {
-    pub first: i64,
-    pub last: i64,
     /// Days (since the epoch) with any activity.
     pub days: BTreeSet<i32>,
     /// Networks (/24, /48) → records.
@@ -202,7 +194,6 @@ pub struct Profile {
     /// Tactic families used ([`super::families::Family::bit`] mask).
     pub families: u16,
     pub resource_types: BTreeSet<String>,
-    pub subscriptions: BTreeSet<String>,
     /// Records per hour of the day (UTC).
     pub hours: [u32; 24],
     /// (token network, caller network) pairs seen when they differ.
@@ -379,7 +370,7 @@ pub struct Baseline {
     /// Days (since the epoch) on which the data has any event.
     data_days: BTreeSet<i32>,
     /// Where each distinct caller and token IP is (with `--geoip`).
-    pub places: HashMap<String, Place>,
+    pub places: HashMap<String, Geo>,
     /// Impossible journeys: (frame row, next frame row) of one user.
     pub journeys: std::collections::HashSet<(u64, u64)>,
 }
@@ -442,7 +433,7 @@ impl Baseline {
     }
 
     /// Where an address is (with `--geoip`).
-    pub fn place(&self, ip: &str) -> Option<&Place> {
+    pub fn place(&self, ip: &str) -> Option<&Geo> {
         self.places.get(ip)
     }
 
@@ -464,7 +455,6 @@ impl Baseline {
         let op = col("operation")?;
         let rtype = col("resource_type")?;
         let rid = col("resource_id")?;
-        let sub = col("subscription_id")?;
         let status = col("status")?;
         let sub_status = col("sub_status")?;
         let time_col = crate::frame::times(frame)?;
@@ -518,8 +508,6 @@ impl Baseline {
                 continue;
             }
             bd.rows += 1;
-            bd.first = bd.first.min(t);
-            bd.last = bd.last.max(t);
             let day = day_of(t);
             bd.days.insert(day);
             bd.hours[(t.rem_euclid(US_PER_DAY) / US_PER_HOUR) as usize] += 1;
@@ -534,9 +522,6 @@ impl Baseline {
             }
             if let Some(a) = app.get(i) {
                 bd.apps.insert((names.id(a), day));
-            }
-            if let Some(s) = sub.get(i) {
-                bd.subs.insert(names.id(s));
             }
             // Operations, families and resource types count what was done
             // or tried and not refused; refusals are the volume rule's.
@@ -584,8 +569,6 @@ impl Baseline {
                 continue;
             }
             let mut p = Profile {
-                first: bd.first,
-                last: bd.last,
                 days: bd.days.iter().copied().collect(),
                 hours: bd.hours,
                 ..Profile::default()
@@ -613,11 +596,6 @@ impl Baseline {
                     .or_default()
                     .insert(day);
             }
-            p.subscriptions = bd
-                .subs
-                .iter()
-                .map(|&s| names.strings[s as usize].to_owned())
-                .collect();
             p.resource_types = bd
                 .rtypes
                 .iter()
@@ -741,7 +719,7 @@ impl Baseline {
 }
 
 /// Where every distinct caller and token IP of `frame` is.
-pub fn locate_all(frame: &DataFrame, geo: &dyn Locate) -> Result<HashMap<String, Place>> {
+pub fn locate_all(frame: &DataFrame, geo: &dyn Locate) -> Result<HashMap<String, Geo>> {
     let mut all: PlHashSet<&str> = PlHashSet::new();
     for c in ["caller_ip", "token_ip"] {
         all.extend(frame.column(c)?.str()?.iter().flatten());
@@ -773,8 +751,6 @@ struct Build<'a> {
     actor: &'a str,
     /// Baseline-period records.
     rows: u64,
-    first: i64,
-    last: i64,
     days: PlHashSet<i32>,
     hours: [u32; 24],
     /// Caller IP id → records.
@@ -783,7 +759,6 @@ struct Build<'a> {
     pairs: PlHashSet<(u32, u32)>,
     /// (app id, day).
     apps: PlHashSet<(u32, i32)>,
-    subs: PlHashSet<u32>,
     rtypes: PlHashSet<u32>,
     ops: PlHashSet<u32>,
     /// Per volume category: (day, distinct key).
@@ -797,14 +772,11 @@ impl<'a> Build<'a> {
         Build {
             actor,
             rows: 0,
-            first: i64::MAX,
-            last: i64::MIN,
             days: Default::default(),
             hours: [0; 24],
             ips: Default::default(),
             pairs: Default::default(),
             apps: Default::default(),
-            subs: Default::default(),
             rtypes: Default::default(),
             ops: Default::default(),
             vol: Default::default(),

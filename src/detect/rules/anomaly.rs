@@ -885,7 +885,7 @@ impl Rule for ImpossibleTravel {
         for idx in by_actor(ev).into_values() {
             // Journeys: consecutive located events in two places.
             let mut journeys: Vec<(i64, usize, usize, String)> = Vec::new();
-            let located: Vec<(usize, &str, &baseline::Place)> = idx
+            let located: Vec<(usize, &str, &crate::geo::Geo)> = idx
                 .iter()
                 .filter_map(|&i| {
                     let ip = ev[i].caller_ip.as_deref()?;

@@ -2,10 +2,11 @@ use std::borrow::Cow;
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use super::super::super::baseline::{Locate, Place};
+use super::super::super::baseline::Locate;
 use super::super::super::events::testing::*;
 use super::super::super::{Config, FindingsDoc, run_rules};
 use super::*;
+use crate::geo::Geo;
 use crate::normalize::time::format_micros;
 
 const DAY: i64 = 86_400_000_000;
@@ -582,23 +583,23 @@ impl SubStatus for Ev<'_> {
 }
 
 /// A GeoIP stand-in: addresses by their first three octets.
-struct Fake(HashMap<&'static str, Place>);
+struct Fake(HashMap<&'static str, Geo>);
 
 impl Locate for Fake {
-    fn locate(&self, ip: &str) -> Option<Place> {
+    fn locate(&self, ip: &str) -> Option<Geo> {
         let prefix = ip.rsplit_once('.')?.0;
         self.0.get(prefix).cloned()
     }
 }
 
 fn geo() -> Config {
-    let place = |k: &str, city: &str, lat: f64, lon: f64| Place {
+    let place = |k: &str, city: &str, lat: f64, lon: f64| Geo {
         country: Some(k.into()),
         city: Some(city.into()),
         latitude: Some(lat),
         longitude: Some(lon),
         accuracy_km: Some(20),
-        ..Place::default()
+        ..Geo::default()
     };
     let m = HashMap::from([
         ("203.0.113", place("NL", "Amsterdam", 52.37, 4.89)),
