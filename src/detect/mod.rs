@@ -367,6 +367,18 @@ pub fn run_rules(
 mod tests {
     use super::*;
 
+    /// The frame of a test data tree.
+    fn tree(path: &str) -> DataFrame {
+        let paths = [std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(path)];
+        let (frame, _, _) = crate::ingest::read_all(
+            &paths,
+            &crate::ingest::IngestOptions::default(),
+            &crate::progress::Silent,
+        )
+        .unwrap();
+        frame
+    }
+
     /// A rule that panics, next to a real one.
     struct Broken;
 
@@ -400,14 +412,7 @@ mod tests {
 
     #[test]
     fn a_failing_rule_is_reported_and_the_others_run() {
-        let paths =
-            [std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/data/scenarios")];
-        let (frame, _, _) = crate::ingest::read_all(
-            &paths,
-            &crate::ingest::IngestOptions::default(),
-            &crate::progress::Silent,
-        )
-        .unwrap();
+        let frame = tree("tests/data/scenarios");
         let rules: Vec<Box<dyn Rule>> = vec![
             Box::new(Broken),
             Box::new(rules::credential_access::StorageKeySweep),
@@ -425,14 +430,7 @@ mod tests {
 
     #[test]
     fn the_baseline_is_built_only_for_rules_that_read_it() {
-        let paths =
-            [std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/data/baseline")];
-        let (frame, _, _) = crate::ingest::read_all(
-            &paths,
-            &crate::ingest::IngestOptions::default(),
-            &crate::progress::Silent,
-        )
-        .unwrap();
+        let frame = tree("tests/data/baseline");
         let with: Vec<Box<dyn Rule>> = vec![Box::new(rules::anomaly::NovelTacticUser)];
         let doc = run_rules(&frame, &with, &Config::default()).unwrap();
         assert!(doc.baseline.applied);
@@ -450,14 +448,7 @@ mod tests {
 
     #[test]
     fn ioc_rules_get_the_rows_of_listed_addresses_whatever_the_operation() {
-        let paths =
-            [std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/data/scenarios")];
-        let (frame, _, _) = crate::ingest::read_all(
-            &paths,
-            &crate::ingest::IngestOptions::default(),
-            &crate::progress::Silent,
-        )
-        .unwrap();
+        let frame = tree("tests/data/scenarios");
         let mut set = ioc::IocSet::default();
         set.add(
             "t.txt",
