@@ -314,7 +314,7 @@ impl<'a> Candidates<'a> {
     /// frame row): rows a filter selects by flag join the candidates.
     pub fn add_flags(&mut self, flags: &[u8]) {
         let wanted = self.marks_wanted;
-        let flagged: PlHashMap<u32, u8> = flags
+        let mut flagged: PlHashMap<u32, u8> = flags
             .iter()
             .enumerate()
             .filter(|(_, f)| *f & wanted != 0)
@@ -323,18 +323,18 @@ impl<'a> Candidates<'a> {
         if flagged.is_empty() {
             return;
         }
-        let mut seen: PlHashMap<u32, ()> = PlHashMap::new();
+        // Rows already there get the marks; the others join.
         for (row, _, m) in &mut self.rows {
-            if let Some(f) = flagged.get(row) {
+            if let Some(f) = flagged.remove(row) {
                 *m |= f;
-                seen.insert(*row, ());
             }
         }
-        for (&row, &f) in &flagged {
-            if !seen.contains_key(&row) {
-                self.rows.push((row, self.row_ops[row as usize], f));
-            }
-        }
+        let row_ops = &self.row_ops;
+        self.rows.extend(
+            flagged
+                .into_iter()
+                .map(|(row, f)| (row, row_ops[row as usize], f)),
+        );
         let times = &self.times;
         self.rows
             .sort_unstable_by_key(|&(row, _, _)| (times[row as usize], row));
