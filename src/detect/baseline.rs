@@ -359,8 +359,6 @@ pub struct Baseline {
     pub summary: BaselineSummary,
     /// Start of the detection period (µs); `i64::MAX` when there is no data.
     pub detect_from: i64,
-    /// Whether the baseline is long enough to judge by.
-    pub applied: bool,
     pub profiles: HashMap<String, Profile>,
     /// Countries any principal used in the baseline (with `--geoip`).
     pub org_countries: BTreeMap<String, u32>,
@@ -371,8 +369,9 @@ pub struct Baseline {
     data_days: BTreeSet<i32>,
     /// Where each distinct caller and token IP is (with `--geoip`).
     pub places: HashMap<String, Geo>,
-    /// Impossible journeys: (frame row, next frame row) of one user.
-    pub journeys: std::collections::HashSet<(u64, u64)>,
+    /// Impossible journeys of one user, (frame row, next frame row) →
+    /// (distance in km after the accuracy radii, speed in km/h).
+    pub journeys: HashMap<(u64, u64), (f64, f64)>,
 }
 
 impl std::fmt::Debug for Baseline {
@@ -405,9 +404,14 @@ impl Baseline {
             .filter(|p| p.active_days() >= min_days.max(1))
     }
 
+    /// Whether the baseline is long enough to judge by.
+    pub fn applied(&self) -> bool {
+        self.summary.applied
+    }
+
     /// Whether `t` lies in the detection period and the baseline rules apply.
     pub fn judges(&self, t: i64) -> bool {
-        self.applied && t >= self.detect_from
+        self.applied() && t >= self.detect_from
     }
 
     /// The latest silence of `actor` at least `gap` µs long that ended at
@@ -624,7 +628,7 @@ impl Baseline {
         b.activity = activity;
         b.data_days = data_days.into_iter().collect();
         let base_days = b.data_days.range(..=day_of(split - 1)).count();
-        b.applied = span_ok && base_days >= MIN_HISTORY_DAYS as usize;
+        let applied = span_ok && base_days >= MIN_HISTORY_DAYS as usize;
         b.org_countries = org_countries;
 
         // Pass 2: the rows of the row-selected rules.
@@ -675,10 +679,10 @@ impl Baseline {
             if a.0 != b2.0 || a.3 == b2.3 {
                 continue;
             }
-            if impossible(a.1, a.3, a.4, b2.1, b2.3, b2.4).is_some() {
+            if let Some(j) = impossible(a.1, a.3, a.4, b2.1, b2.3, b2.4) {
                 flags[a.2] |= RowFlag::Travel.bit();
                 flags[b2.2] |= RowFlag::Travel.bit();
-                b.journeys.insert((a.2 as u64, b2.2 as u64));
+                b.journeys.insert((a.2 as u64, b2.2 as u64), j);
             }
         }
 
@@ -688,8 +692,8 @@ impl Baseline {
             detect_from: Some(format_micros(split)),
             chosen_by: chosen_by.into(),
             history_hours: history / US_PER_HOUR,
-            applied: b.applied,
-            note: (!b.applied).then(|| {
+            applied,
+            note: (!applied).then(|| {
                 if history > 0 && span_ok {
                     format!(
                         "the baseline period ({} to {}) has events on only {base_days} days; the baseline rules need {MIN_HISTORY_DAYS} days with data and judged nothing",

@@ -202,7 +202,7 @@ impl Needs {
     fn rows_from(self, ctx: &Context) -> i64 {
         if !self.baseline {
             i64::MIN
-        } else if ctx.baseline.applied {
+        } else if ctx.baseline.applied() {
             ctx.baseline.detect_from
         } else {
             i64::MAX
@@ -214,7 +214,7 @@ impl Needs {
         let b = &ctx.baseline;
         if self.geoip && !b.summary.geoip {
             Some("needs a GeoIP database (--geoip)".into())
-        } else if self.baseline && !b.applied {
+        } else if self.baseline && !b.applied() {
             Some(
                 b.summary
                     .note

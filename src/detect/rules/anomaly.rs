@@ -10,8 +10,8 @@
 use std::collections::BTreeMap;
 
 use super::super::baseline::{
-    self, Baseline, Profile, RowFlag, Volume, app_label, day_of, day_text, ev_is_user, impossible,
-    network, volume_of,
+    self, Baseline, Profile, RowFlag, Volume, app_label, day_of, day_text, ev_is_user, network,
+    volume_of,
 };
 use super::super::events::{Ev, Events, by_actor, clusters, human_duration, logical_ops};
 use super::super::families::Family;
@@ -883,52 +883,32 @@ impl Rule for ImpossibleTravel {
         let b = &ctx.baseline;
         let mut hits = Vec::new();
         for idx in by_actor(ev).into_values() {
-            // Journeys: consecutive located events in two places.
+            // The journeys the baseline found between consecutive located
+            // calls (both ends are this rule's rows).
             let mut journeys: Vec<(i64, usize, usize, String)> = Vec::new();
-            let located: Vec<(usize, &str, &crate::geo::Geo)> = idx
-                .iter()
-                .filter_map(|&i| {
-                    let ip = ev[i].caller_ip.as_deref()?;
-                    Some((i, ip, b.place(ip)?))
-                })
-                .filter(|(_, _, pl)| pl.coordinates().is_some())
-                .collect();
-            for w in located.windows(2) {
-                let ((i, ip1, a), (j, ip2, z)) = (w[0], w[1]);
-                let (Some(la), Some(lz)) = (a.coordinates(), z.coordinates()) else {
+            for w in idx.windows(2) {
+                let (e1, e2) = (&ev[w[0]], &ev[w[1]]);
+                let Some(&(km, speed)) = b.journeys.get(&(e1.row, e2.row)) else {
                     continue;
                 };
-                let (e1, e2) = (&ev[i], &ev[j]);
-                // Only the journeys the baseline found between consecutive
-                // calls (flagged rows need not be consecutive).
-                if !b.journeys.contains(&(e1.row, e2.row)) {
-                    continue;
-                }
-                if let Some((km, speed)) = impossible(
-                    e1.time,
-                    la,
-                    a.accuracy_km.unwrap_or(0),
-                    e2.time,
-                    lz,
-                    z.accuracy_km.unwrap_or(0),
-                ) {
-                    let why = format!(
-                        "{ip1} ({}) at {}, then {ip2} ({}) at {}: {:.0} km in {} ({} km/h; the limit is {:.0} km/h)",
-                        a.describe(),
-                        format_micros(e1.time),
-                        z.describe(),
-                        format_micros(e2.time),
-                        km,
-                        human_duration(e2.time - e1.time),
-                        if speed.is_finite() {
-                            format!("{speed:.0}")
-                        } else {
-                            "no time between".into()
-                        },
-                        baseline::MAX_SPEED_KMH
-                    );
-                    journeys.push((e2.time, i, j, why));
-                }
+                let at = |e: &Ev| {
+                    let ip = e.caller_ip.as_deref().unwrap_or("");
+                    let place = b.place(ip).map(|g| g.describe()).unwrap_or_default();
+                    format!("{ip} ({place}) at {}", format_micros(e.time))
+                };
+                let why = format!(
+                    "{}, then {}: {km:.0} km in {} ({} km/h; the limit is {:.0} km/h)",
+                    at(e1),
+                    at(e2),
+                    human_duration(e2.time - e1.time),
+                    if speed.is_finite() {
+                        format!("{speed:.0}")
+                    } else {
+                        "no time between".into()
+                    },
+                    baseline::MAX_SPEED_KMH
+                );
+                journeys.push((e2.time, w[0], w[1], why));
             }
             for c in clusters(journeys, |j| j.0, p.window("window")) {
                 let mut rows: Vec<usize> = c.iter().flat_map(|j| [j.1, j.2]).collect();
