@@ -51,9 +51,15 @@ pub struct Worker {
 /// with insignificant whitespace removed, so the same record exported
 /// compact or pretty-printed gets the same id. Written into `out`.
 pub fn content_id<'o>(raw: &[u8], scratch: &mut Vec<u8>, out: &'o mut String) -> &'o str {
-    scratch.clear();
-    split::minify_into(raw, scratch);
-    let h = xxh3_128(scratch);
+    // Most records (storage JSON Lines) are already compact: hash them as
+    // they are, without copying.
+    let h = if split::is_compact(raw) {
+        xxh3_128(raw)
+    } else {
+        scratch.clear();
+        split::minify_into(raw, scratch);
+        xxh3_128(scratch)
+    };
     out.clear();
     out.push_str("xxh3:");
     let _ = write!(out, "{h:032x}");

@@ -9,7 +9,7 @@
 //! with their offset, and splitting resumes at the next line that starts a
 //! value, so one bad record never hides the ones after it.
 
-use memchr::{memchr, memchr2};
+use memchr::{memchr, memchr_iter, memchr2, memchr3};
 
 use crate::frame::Framing;
 
@@ -522,6 +522,22 @@ pub fn split_nested(b: &[u8], base: usize) -> Split {
     out
 }
 
+/// Whether the valid JSON text `b` holds no insignificant whitespace, so
+/// that [`minify_into`] would return it unchanged. Cheaper than minifying:
+/// a valid JSON text holds raw tabs, newlines and carriage returns only
+/// between tokens, and every run of spaces between tokens touches a
+/// structural character (`{}[],:`) or an end of the text, since two values
+/// are never adjacent. A space inside a string next to one of those (as in
+/// `"a, b"`) makes this answer `false`, which only costs a full minify.
+pub fn is_compact(b: &[u8]) -> bool {
+    if memchr3(b'\n', b'\r', b'\t', b).is_some() {
+        return false;
+    }
+    let structural = |c: u8| matches!(c, b'{' | b'}' | b'[' | b']' | b',' | b':');
+    memchr_iter(b' ', b)
+        .all(|i| i > 0 && i + 1 < b.len() && !structural(b[i - 1]) && !structural(b[i + 1]))
+}
+
 /// Removes insignificant whitespace between JSON tokens, leaving string
 /// contents, key order, number spelling and escapes untouched.
 pub fn minify_into(b: &[u8], out: &mut Vec<u8>) {
@@ -641,6 +657,34 @@ mod tests {
         assert_eq!(s.problems.len(), 1);
         assert_eq!(s.problems[0].offset, 10);
         assert_eq!(s.problems[0].len, 14);
+    }
+
+    #[test]
+    fn compact_texts_are_recognised() {
+        let mut out = Vec::new();
+        for (text, compact) in [
+            (&b"{\"a b\":[1,\"x\\\" y\"],\"c\":1.50}"[..], true),
+            (b"{\"a\":\"West Europe\",\"b\":\"Mozilla/5.0 (X11)\"}", true),
+            (b"{\"a\": 1}", false),
+            (b"{\"a\":1 }", false),
+            (b" {\"a\":1}", false),
+            (b"{\"a\":\"x, y\"}", false),
+            (b"{\"a\":\"x\",\n\"b\":2}", false),
+            (b"{\"a\":\"x\"\t}", false),
+            (b"[1 ,2]", false),
+        ] {
+            assert_eq!(
+                is_compact(text),
+                compact,
+                "{}",
+                String::from_utf8_lossy(text)
+            );
+            if compact {
+                out.clear();
+                minify_into(text, &mut out);
+                assert_eq!(out, text);
+            }
+        }
     }
 
     #[test]
