@@ -12,6 +12,7 @@ use std::ops::Deref;
 use std::path::{Path, PathBuf};
 
 use memmap2::Mmap;
+use rayon::prelude::*;
 use sha2::{Digest, Sha256};
 
 use crate::error::{Error, Result};
@@ -48,6 +49,25 @@ pub fn source_name(sources: &[SourceDesc], i: u32) -> String {
 const GZIP_MAGIC: [u8; 2] = [0x1f, 0x8b];
 const ZIP_MAGIC: [u8; 4] = [b'P', b'K', 3, 4];
 const ZIP_EMPTY_MAGIC: [u8; 4] = [b'P', b'K', 5, 6];
+
+/// What identifies a file whatever path names it: its device and inode on
+/// Unix (one `stat`, where resolving the path costs a call per component),
+/// its canonical path elsewhere.
+#[derive(Hash, PartialEq, Eq)]
+enum FileKey {
+    #[cfg(unix)]
+    Inode(u64, u64),
+    Path(PathBuf),
+}
+
+fn file_key(p: &Path) -> FileKey {
+    #[cfg(unix)]
+    if let Ok(m) = std::fs::metadata(p) {
+        use std::os::unix::fs::MetadataExt;
+        return FileKey::Inode(m.dev(), m.ino());
+    }
+    FileKey::Path(std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf()))
+}
 
 fn read_magic(path: &Path) -> std::io::Result<[u8; 4]> {
     let mut f = File::open(path)?;
@@ -92,12 +112,15 @@ pub fn discover(paths: &[PathBuf]) -> Result<Vec<SourceDesc>> {
         }
     }
     // The same file named twice (a folder and a file in it) is read once.
+    let keys: Vec<FileKey> = files.par_iter().map(|f| file_key(f)).collect();
     let mut seen = std::collections::HashSet::new();
-    files.retain(|f| seen.insert(std::fs::canonicalize(f).unwrap_or_else(|_| f.clone())));
+    let mut keys = keys.into_iter();
+    files.retain(|_| seen.insert(keys.next().expect("a key per file")));
+    let magics: Vec<std::io::Result<[u8; 4]>> = files.par_iter().map(|f| read_magic(f)).collect();
 
     let mut out = Vec::with_capacity(files.len());
-    for path in files {
-        let magic = read_magic(&path).map_err(|e| Error::io(&path, e))?;
+    for (path, magic) in files.into_iter().zip(magics) {
+        let magic = magic.map_err(|e| Error::io(&path, e))?;
         if magic == ZIP_MAGIC || magic == ZIP_EMPTY_MAGIC {
             out.push(SourceDesc {
                 path: path.clone(),
@@ -366,6 +389,31 @@ mod tests {
         assert!(matches!(sniff(b"hello world\n"), Kind::Unknown(_)));
         assert_eq!(sniff(b"{\"a\":\"\xff\xfe\"}"), Kind::Json);
         assert!(matches!(sniff(b"a,b\xff\xfe\n"), Kind::Unknown(_)));
+    }
+
+    #[test]
+    fn a_file_named_twice_is_listed_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let sub = dir.path().join("sub");
+        std::fs::create_dir(&sub).unwrap();
+        std::fs::write(sub.join("a.json"), "{}").unwrap();
+        std::fs::write(sub.join("b.json"), "{}").unwrap();
+        #[cfg(unix)]
+        std::os::unix::fs::symlink(sub.join("a.json"), dir.path().join("link.json")).unwrap();
+        let named = [
+            dir.path().to_path_buf(),
+            sub.join("a.json"),
+            sub.join("..").join("sub").join("b.json"),
+        ];
+        let found = discover(&named).unwrap();
+        let names: Vec<_> = found
+            .iter()
+            .map(|d| d.path.file_name().unwrap().to_str().unwrap())
+            .collect();
+        #[cfg(unix)]
+        assert_eq!(names, ["link.json", "b.json"]);
+        #[cfg(not(unix))]
+        assert_eq!(names, ["a.json", "b.json"]);
     }
 
     #[test]
