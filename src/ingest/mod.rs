@@ -11,6 +11,7 @@
 mod record;
 
 use std::collections::HashSet;
+use std::hash::{BuildHasherDefault, Hasher};
 use std::ops::Range;
 use std::path::PathBuf;
 
@@ -108,12 +109,12 @@ pub struct IngestReport {
 }
 
 /// Receives frame chunks, in input order.
-pub trait FrameSink {
+pub trait FrameSink: Send {
     fn frame(&mut self, df: DataFrame) -> Result<()>;
 }
 
 /// Receives rejects, in input order.
-pub trait RejectSink {
+pub trait RejectSink: Send {
     fn reject(&mut self, r: &Reject) -> Result<()>;
 }
 
@@ -407,7 +408,8 @@ fn units_of(prepared: &[Prepared]) -> Vec<Unit> {
 }
 
 fn run_unit(prepared: &[Prepared], base: usize, unit: &Unit, opts: &IngestOptions) -> UnitAcc {
-    let mut w = Worker::new(opts.map);
+    let rows = unit.parts.iter().map(|p| p.range.len()).sum();
+    let mut w = Worker::with_capacity(opts.map, rows);
     for part in &unit.parts {
         let p = &prepared[part.src];
         w.set_source(part.src, (base + part.src) as u32, &p.report.path);
@@ -441,7 +443,89 @@ fn run_unit(prepared: &[Prepared], base: usize, unit: &Unit, opts: &IngestOption
     w.finish()
 }
 
+/// The set of `event_id`s kept so far, by their 128-bit xxh3 hash.
+type Seen = HashSet<u128, BuildHasherDefault<LowBits>>;
+
+/// Hashes a u128 that is already a hash to its low 64 bits.
+#[derive(Default)]
+struct LowBits(u64);
+
+impl Hasher for LowBits {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = self.0.rotate_left(8) ^ u64::from(b);
+        }
+    }
+    fn write_u128(&mut self, v: u128) {
+        self.0 = v as u64;
+    }
+}
+
+/// What the run has learnt so far: one report per input, the dialects
+/// counted per input, and the ids kept.
+struct Ledger {
+    files: Vec<FileReport>,
+    dialect_counts: Vec<Vec<(Dialect, u64)>>,
+    seen: Seen,
+}
+
+impl Ledger {
+    /// Takes in a wave of units (of the group whose first input is `base`),
+    /// in input order: their rejects and counts, then their rows, less
+    /// duplicates, to the frame sink.
+    fn take(
+        &mut self,
+        outs: Vec<UnitAcc>,
+        base: usize,
+        frames: &mut dyn FrameSink,
+        rejects: &mut dyn RejectSink,
+    ) -> Result<()> {
+        let mut wave: Option<DataFrame> = None;
+        for out in outs {
+            for r in &out.rejects {
+                rejects.reject(r)?;
+            }
+            for src in &out.sources {
+                let fi = base + src.src;
+                self.files[fi].records_found += src.found;
+                self.files[fi].rejected += src.rejected;
+                for &(d, n) in &src.dialects {
+                    match self.dialect_counts[fi].iter_mut().find(|(x, _)| *x == d) {
+                        Some(e) => e.1 += n,
+                        None => self.dialect_counts[fi].push((d, n)),
+                    }
+                }
+            }
+            if let Some(df) = out.frame {
+                match &mut wave {
+                    None => wave = Some(df),
+                    Some(w) => {
+                        w.vstack_mut_owned(df)?;
+                    }
+                }
+            }
+        }
+        if let Some(mut df) = wave {
+            // Chunks stay as the units made them; a sink that wants
+            // one chunk (the Parquet writer) rechunks off this thread.
+            df = dedup(df, &mut self.seen, &mut self.files)?;
+            if df.height() > 0 {
+                frames.frame(df)?;
+            }
+        }
+        Ok(())
+    }
+}
+
 /// Reads every source and feeds frame chunks and rejects to the sinks.
+///
+/// Waves are pipelined: while the pool parses and maps one wave, the wave
+/// before it is de-duplicated and handed to the sinks (which may do real
+/// work: counting, filtering, or waiting for the Parquet writer), so
+/// neither waits for the other.
 pub fn run(
     sources: &[SourceDesc],
     opts: &IngestOptions,
@@ -450,7 +534,7 @@ pub fn run(
     progress: &dyn Progress,
 ) -> Result<IngestReport> {
     let sizes: Vec<u64> = sources
-        .iter()
+        .par_iter()
         .map(|s| {
             if s.entry.is_some() {
                 0
@@ -460,9 +544,11 @@ pub fn run(
         })
         .collect();
     progress.set_total(sizes.iter().sum());
-    let mut files: Vec<FileReport> = Vec::with_capacity(sources.len());
-    let mut seen: HashSet<u128> = HashSet::new();
-    let mut dialect_counts: Vec<Vec<(Dialect, u64)>> = Vec::new();
+    let mut ledger = Ledger {
+        files: Vec::with_capacity(sources.len()),
+        dialect_counts: Vec::with_capacity(sources.len()),
+        seen: Seen::default(),
+    };
 
     let mut g = 0;
     while g < sources.len() {
@@ -482,13 +568,14 @@ pub fn run(
             let mut rep = p.report.clone();
             rep.rejected = p.early_rejects.len() as u64;
             rep.records_found = rep.rejected;
-            files.push(rep);
-            dialect_counts.push(Vec::new());
+            ledger.files.push(rep);
+            ledger.dialect_counts.push(Vec::new());
             for r in &p.early_rejects {
                 rejects.reject(r)?;
             }
         }
         let units = units_of(&prepared);
+        let mut backlog: Option<Vec<UnitAcc>> = None;
         let mut u = 0;
         while u < units.len() {
             let mut wend = u + 1;
@@ -497,54 +584,44 @@ pub fn run(
                 wbytes += units[wend].bytes;
                 wend += 1;
             }
-            let outs: Vec<UnitAcc> = units[u..wend]
-                .par_iter()
-                .map(|unit| {
-                    let out = run_unit(&prepared, base, unit, opts);
-                    progress.inc(unit.bytes);
-                    out
-                })
-                .collect();
-            let mut wave: Option<DataFrame> = None;
-            for out in outs {
-                for r in &out.rejects {
-                    rejects.reject(r)?;
-                }
-                for src in &out.sources {
-                    let fi = base + src.src;
-                    files[fi].records_found += src.found;
-                    files[fi].rejected += src.rejected;
-                    for &(d, n) in &src.dialects {
-                        match dialect_counts[fi].iter_mut().find(|(x, _)| *x == d) {
-                            Some(e) => e.1 += n,
-                            None => dialect_counts[fi].push((d, n)),
-                        }
-                    }
-                }
-                if let Some(df) = out.frame {
-                    match &mut wave {
-                        None => wave = Some(df),
-                        Some(w) => {
-                            w.vstack_mut_owned(df)?;
-                        }
-                    }
-                }
-            }
-            if let Some(mut df) = wave {
-                // Chunks stay as the units made them; a sink that wants
-                // one chunk (the Parquet writer) rechunks off this thread.
-                df = dedup(df, &mut seen, &mut files)?;
-                if df.height() > 0 {
-                    frames.frame(df)?;
-                }
-            }
+            let wave = &units[u..wend];
+            let (outs, taken) = rayon::join(
+                || {
+                    wave.par_iter()
+                        .map(|unit| {
+                            let out = run_unit(&prepared, base, unit, opts);
+                            progress.inc(unit.bytes);
+                            out
+                        })
+                        .collect::<Vec<UnitAcc>>()
+                },
+                || match backlog.take() {
+                    Some(b) => ledger.take(b, base, frames, rejects),
+                    None => Ok(()),
+                },
+            );
+            taken?;
+            backlog = Some(outs);
             u = wend;
         }
-        drop(prepared);
+        // The group's last wave, while its inputs are unmapped.
+        let (taken, ()) = rayon::join(
+            || match backlog.take() {
+                Some(b) => ledger.take(b, base, frames, rejects),
+                None => Ok(()),
+            },
+            move || drop(prepared),
+        );
+        taken?;
         progress.set_position(sizes[..end].iter().sum());
         g = end;
     }
 
+    let Ledger {
+        mut files,
+        dialect_counts,
+        ..
+    } = ledger;
     let mut totals = Totals::default();
     for (f, dc) in files.iter_mut().zip(dialect_counts) {
         f.records_kept = f.records_found - f.rejected - f.duplicates;
@@ -561,11 +638,12 @@ pub fn run(
 }
 
 /// Drops rows whose `event_id` was already kept, counting them per file.
-fn dedup(df: DataFrame, seen: &mut HashSet<u128>, files: &mut [FileReport]) -> Result<DataFrame> {
+fn dedup(df: DataFrame, seen: &mut Seen, files: &mut [FileReport]) -> Result<DataFrame> {
     let ids = df.column("event_id")?.str()?;
     let src = df.column("source_file")?.u32()?;
     let mut keep = Vec::with_capacity(df.height());
     let mut dropped = 0usize;
+    seen.reserve(df.height());
     for (id, sf) in ids.iter().zip(src.iter()) {
         let h = xxh3_128(id.unwrap_or("").as_bytes());
         let fresh = seen.insert(h);
