@@ -348,6 +348,25 @@ mod tests {
     use super::*;
 
     #[test]
+    fn upper_case_is_found_anywhere() {
+        let long = "/subscriptions/0000/resourcegroups/rg/providers/microsoft.compute";
+        for (text, upper) in [
+            ("", false),
+            ("abc-123", false),
+            (long, false),
+            (&format!("{long}X")[..], true),
+            (&format!("X{long}")[..], true),
+            ("straße", false),
+            ("STRASSE", true),
+            ("ÉTÉ", true),
+            (&format!("{long}é")[..], false),
+            (&format!("{long}É")[..], true),
+        ] {
+            assert_eq!(has_upper(text), upper, "{text}");
+        }
+    }
+
+    #[test]
     fn schema_matches_builder() {
         let df = empty();
         let names: Vec<_> = df

@@ -73,6 +73,11 @@ enum Outcome {
 
 impl Worker {
     pub fn new(opts: MapOptions) -> Self {
+        Self::with_capacity(opts, UNIT_CAPACITY)
+    }
+
+    /// A worker whose frame chunk has room for `rows` rows from the start.
+    pub fn with_capacity(opts: MapOptions, rows: usize) -> Self {
         Worker {
             opts,
             file: 0,
@@ -84,7 +89,7 @@ impl Worker {
             idbuf: String::new(),
             scratch: Scratch::default(),
             rowjson: String::new(),
-            builder: FrameBuilder::new(UNIT_CAPACITY),
+            builder: FrameBuilder::new(rows),
             rejects: Vec::new(),
             sources: Vec::new(),
         }
