@@ -56,6 +56,41 @@ fn parquet_has_the_canonical_schema_and_sources() {
 }
 
 #[test]
+fn parquet_encodings_and_statistics_per_column() {
+    let d = tempfile::tempdir().unwrap();
+    let out = d.path().join("s.parquet");
+    convert(&["samples", "-o", out.to_str().unwrap()]);
+    let mut r = ParquetReader::new(std::fs::File::open(&out).unwrap());
+    let md = r.get_metadata().unwrap().clone();
+    let rg = &md.row_groups[0];
+    let chunk = |name: &str| {
+        rg.parquet_columns()
+            .iter()
+            .find(|c| c.descriptor().path_in_schema[0].as_str() == name)
+            .unwrap()
+    };
+    // Repetitive columns get a dictionary; unique ones and JSON texts do not.
+    assert!(chunk("operation").dictionary_page_offset().is_some());
+    for name in ["event_id", "properties", "claims", "time"] {
+        assert!(chunk(name).dictionary_page_offset().is_none(), "{name}");
+    }
+    // JSON texts keep a null count but no min/max; other columns keep both.
+    let stats = |name: &str| {
+        chunk(name)
+            .statistics(&md.footer_buf)
+            .unwrap()
+            .unwrap()
+            .expect_binary()
+            .clone()
+    };
+    let claims = stats("claims");
+    assert_eq!(claims.null_count, Some(0));
+    assert!(claims.min_value.is_none() && claims.max_value.is_none());
+    let op = stats("operation");
+    assert!(op.min_value.is_some() && op.max_value.is_some());
+}
+
+#[test]
 fn arrow_ipc_output() {
     let d = tempfile::tempdir().unwrap();
     let out = d.path().join("s.arrow");

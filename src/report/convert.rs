@@ -74,12 +74,18 @@ const PLAIN_COLUMNS: &[&str] = &[
     "source_row",
 ];
 
+/// The JSON texts: their column chunks carry a null count but no min/max
+/// statistics. No reader prunes row groups on the range of a JSON text, and
+/// each bound would be a whole record's `claims` copied into the footer.
+const NO_RANGE_COLUMNS: &[&str] = &["request_body", "response_body", "properties", "claims"];
+
 /// A Parquet file written one row group per frame chunk, with the encoding
-/// chosen per column (polars' own writer chooses one per data type).
+/// (and statistics) chosen per column; polars' own writer chooses one
+/// encoding per data type.
 struct ParquetRowGroups {
     writer: polars_parquet::write::FileWriter<BufWriter<File>>,
-    encodings: Vec<Vec<Encoding>>,
-    options: WriteOptions,
+    /// Per column: its encodings and its write options.
+    columns: Vec<(Vec<Encoding>, WriteOptions)>,
     key_values: Vec<KeyValue>,
 }
 
@@ -98,14 +104,19 @@ impl ParquetRowGroups {
             .into(),
             data_page_size: None,
         };
-        let encodings = schema
+        let columns = schema
             .iter_values()
             .map(|f| {
                 let mut e = get_dtype_encoding(&f.dtype);
                 if PLAIN_COLUMNS.contains(&f.name.as_str()) {
                     e.fill(Encoding::Plain);
                 }
-                e
+                let mut o = options;
+                if NO_RANGE_COLUMNS.contains(&f.name.as_str()) {
+                    o.statistics.min_value = false;
+                    o.statistics.max_value = false;
+                }
+                (e, o)
             })
             .collect();
         let key_values = vec![
@@ -118,8 +129,7 @@ impl ParquetRowGroups {
         ];
         Ok(ParquetRowGroups {
             writer: polars_parquet::write::FileWriter::try_new(w, schema, options)?,
-            encodings,
-            options,
+            columns,
             key_values,
         })
     }
@@ -131,14 +141,14 @@ impl ParquetRowGroups {
                 continue;
             }
             let mut columns = Vec::with_capacity(fields.len());
-            for ((array, type_), encoding) in
-                batch.columns().iter().zip(&fields).zip(&self.encodings)
+            for ((array, type_), (encoding, options)) in
+                batch.columns().iter().zip(&fields).zip(&self.columns)
             {
-                for pages in array_to_columns(array, type_.clone(), self.options, encoding)? {
+                for pages in array_to_columns(array, type_.clone(), *options, encoding)? {
                     let pages = pages
                         .map(|p| p.map_err(|e| ParquetError::FeatureNotSupported(e.to_string())));
                     let compressed =
-                        Compressor::new_from_vec(pages, self.options.compression, Vec::new());
+                        Compressor::new_from_vec(pages, options.compression, Vec::new());
                     columns.push(Ok(DynStreamingIterator::new(
                         compressed.map_err(PolarsError::from),
                     )));
