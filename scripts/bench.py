@@ -78,8 +78,18 @@ def status_kb(pid, keys):
     return vals
 
 
-def measure(cmd, env=None, shell=False):
-    """Runs cmd, returns (seconds, peak anon RSS MiB, VmHWM MiB, stdout)."""
+def measure(cmd, env=None, shell=False, clear=()):
+    """Runs cmd, returns (seconds, peak anon RSS MiB, VmHWM MiB, stdout).
+
+    `clear`: outputs of an earlier run, removed before the clock starts, so
+    no tool is timed deleting (or, on ext4, flushing over) the last run's
+    output: every tool writes a new file, as a first run would.
+    """
+    for path in clear:
+        if os.path.isdir(path):
+            shutil.rmtree(path)
+        elif os.path.exists(path):
+            os.remove(path)
     t0 = time.perf_counter()
     # Output goes to files: a pipe nobody reads while polling would fill and block.
     out_f = tempfile.TemporaryFile()
@@ -146,10 +156,10 @@ def main():
             if "parse" not in skip and dialect != "la-csv":
                 rec("simd-json", best_of(a.repeat, lambda: measure([parse_only, d], env=env)))
             rec("convert", best_of(a.repeat, lambda: measure(
-                [armhunt, "convert", d, "-o", out_pq, "--force", "--quiet", "--threads", str(a.threads)], env=env)))
+                [armhunt, "convert", d, "-o", out_pq, "--force", "--quiet", "--threads", str(a.threads)], env=env, clear=[out_pq])))
             rec("stats", best_of(a.repeat, lambda: measure(
                 [armhunt, "stats", d, "--json", "--quiet", "--threads", str(a.threads),
-                 "--rejects", os.path.join(tmp, "rej.jsonl")], env=env)))
+                 "--rejects", os.path.join(tmp, "rej.jsonl")], env=env, clear=[os.path.join(tmp, "rej.jsonl")])))
             if "scan" not in skip:
                 # Ingest + every rule, findings as a table on stdout (the rules' cost).
                 rec("scan-rules", best_of(a.repeat, lambda: measure(
@@ -168,17 +178,19 @@ def main():
                 # ... and the whole report folder (evidence read back, HTML, CSV, Parquet, manifest).
                 scan_dir = os.path.join(tmp, "scan")
                 rec("scan", best_of(a.repeat, lambda: measure(
-                    [armhunt, "scan", d, "-o", scan_dir, "--force", "--quiet", "--threads", str(a.threads)], env=env)))
+                    [armhunt, "scan", d, "-o", scan_dir, "--force", "--quiet", "--threads", str(a.threads)], env=env,
+                    clear=[scan_dir])))
             if "filter" not in skip:
                 # An investigation: every delete, original records written back as JSON Lines.
                 rec("filter", best_of(a.repeat, lambda: measure(
                     [armhunt, "filter", d, "--operation", "*/delete", "-o", os.path.join(tmp, "f.jsonl"),
-                     "--force", "--quiet", "--threads", str(a.threads)], env=env)))
+                     "--force", "--quiet", "--threads", str(a.threads)], env=env,
+                    clear=[os.path.join(tmp, "f.jsonl")])))
                 # A SQL predicate and canonical rows as Parquet.
                 rec("filter-sql", best_of(a.repeat, lambda: measure(
                     [armhunt, "filter", d, "--where", "status = 'failed' AND caller LIKE '%@%'",
                      "-o", os.path.join(tmp, "f.parquet"), "--force", "--quiet", "--threads", str(a.threads)],
-                    env=env)))
+                    env=env, clear=[os.path.join(tmp, "f.parquet")])))
             if "duckdb" not in skip:
                 if dialect == "la-csv":
                     src = "read_csv_auto('%s/**/*.csv')" % d
@@ -187,7 +199,8 @@ def main():
                 script = ("import duckdb; c=duckdb.connect(); c.execute('SET threads=%d'); "
                           "c.execute(%r)" % (a.threads, "COPY (SELECT * FROM %s) TO '%s' (FORMAT parquet)"
                                             % (src, os.path.join(tmp, "duck.parquet"))))
-                rec("duckdb", best_of(a.repeat, lambda: measure([sys.executable, "-c", script])))
+                rec("duckdb", best_of(a.repeat, lambda: measure([sys.executable, "-c", script],
+                                                                 clear=[os.path.join(tmp, "duck.parquet")])))
             if "jq" not in skip and shutil.which("jq") and dialect != "la-csv":
                 cmd = "find %s -type f -print0 | sort -z | xargs -0 cat | jq -c . > /dev/null" % d
                 rec("jq", best_of(1, lambda: measure(cmd, shell=True)))
