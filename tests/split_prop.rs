@@ -1,7 +1,8 @@
 //! Property test: the splitter finds exactly the records a plain
-//! `serde_json` parse finds, for every framing.
+//! `serde_json` parse finds, for every framing; and the compact-text
+//! shortcut of the content id agrees with minifying.
 
-use armhunt::input::split::split_json;
+use armhunt::input::split::{is_compact, minify_into, split_json};
 use proptest::prelude::*;
 use serde_json::{Map, Value};
 
@@ -108,6 +109,25 @@ proptest! {
                 }
                 prop_assert!(i < recs.len(), "invented record {}", v);
                 i += 1;
+            }
+        }
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(400))]
+    /// The content id's shortcut: a text `is_compact` calls compact is its
+    /// own minified form, and a pretty-printed record never passes for one.
+    #[test]
+    fn compact_texts_need_no_minifying(r in record()) {
+        let compact = r.to_string();
+        let pretty = serde_json::to_string_pretty(&r).unwrap();
+        for t in [&compact, &pretty] {
+            let mut m = Vec::new();
+            minify_into(t.as_bytes(), &mut m);
+            prop_assert_eq!(&m, compact.as_bytes());
+            if is_compact(t.as_bytes()) {
+                prop_assert_eq!(t, &compact);
             }
         }
     }
