@@ -2,7 +2,11 @@
 //! chunk as the ingest produces them, so memory stays bounded.
 //!
 //! Pages are LZ4-compressed by default (`--compression`: zstd writes a
-//! smaller file, more slowly; see BENCHMARKS.md). The output is written to
+//! smaller file, more slowly; see BENCHMARKS.md). Parquet row groups are
+//! written through `polars-parquet` with an encoding and statistics chosen
+//! per column, and LZ4 pages at a higher acceleration than LZ4's default
+//! (see [`PLAIN_COLUMNS`], [`NO_RANGE_COLUMNS`], [`LZ4_ACCELERATION`]).
+//! The output is written to
 //! `<out>.partial` and renamed when complete, so
 //! a failed run never leaves a file that looks finished. The Parquet file
 //! carries the input list in its key-value metadata (`armhunt.sources`:
@@ -237,7 +241,9 @@ fn lz4_block(src: &[u8]) -> PolarsResult<Vec<u8>> {
 fn lz4_page(page: Page) -> PolarsResult<CompressedPage> {
     Ok(match page {
         Page::Data(p) if matches!(p.header(), DataPageHeader::V1(_)) => {
-            let rows = p.num_rows.unwrap_or(0);
+            let rows = p.num_rows.ok_or_else(|| {
+                PolarsError::ComputeError("a data page written without its row count".into())
+            })?;
             CompressedPage::Data(CompressedDataPage::new(
                 p.header().clone(),
                 CowBuffer::Owned(lz4_block(p.buffer())?),
