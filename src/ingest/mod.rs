@@ -409,7 +409,7 @@ fn units_of(prepared: &[Prepared]) -> Vec<Unit> {
 
 fn run_unit(prepared: &[Prepared], base: usize, unit: &Unit, opts: &IngestOptions) -> UnitAcc {
     let rows = unit.parts.iter().map(|p| p.range.len()).sum();
-    let mut w = Worker::with_capacity(opts.map, rows);
+    let mut w = Worker::new(opts.map, rows);
     for part in &unit.parts {
         let p = &prepared[part.src];
         w.set_source(part.src, (base + part.src) as u32, &p.report.path);
@@ -474,17 +474,17 @@ struct Ledger {
 
 impl Ledger {
     /// Takes in a wave of units (of the group whose first input is `base`),
-    /// in input order: their rejects and counts, then their rows, less
-    /// duplicates, to the frame sink.
+    /// if there is one, in input order: their rejects and counts, then
+    /// their rows, less duplicates, to the frame sink.
     fn take(
         &mut self,
-        outs: Vec<UnitAcc>,
+        outs: Option<Vec<UnitAcc>>,
         base: usize,
         frames: &mut dyn FrameSink,
         rejects: &mut dyn RejectSink,
     ) -> Result<()> {
         let mut wave: Option<DataFrame> = None;
-        for out in outs {
+        for out in outs.into_iter().flatten() {
             for r in &out.rejects {
                 rejects.reject(r)?;
             }
@@ -595,10 +595,7 @@ pub fn run(
                         })
                         .collect::<Vec<UnitAcc>>()
                 },
-                || match backlog.take() {
-                    Some(b) => ledger.take(b, base, frames, rejects),
-                    None => Ok(()),
-                },
+                || ledger.take(backlog.take(), base, frames, rejects),
             );
             taken?;
             backlog = Some(outs);
@@ -606,10 +603,7 @@ pub fn run(
         }
         // The group's last wave, while its inputs are unmapped.
         let (taken, ()) = rayon::join(
-            || match backlog.take() {
-                Some(b) => ledger.take(b, base, frames, rejects),
-                None => Ok(()),
-            },
+            || ledger.take(backlog.take(), base, frames, rejects),
             move || drop(prepared),
         );
         taken?;

@@ -72,12 +72,8 @@ enum Outcome {
 }
 
 impl Worker {
-    pub fn new(opts: MapOptions) -> Self {
-        Self::with_capacity(opts, UNIT_CAPACITY)
-    }
-
     /// A worker whose frame chunk has room for `rows` rows from the start.
-    pub fn with_capacity(opts: MapOptions, rows: usize) -> Self {
+    pub fn new(opts: MapOptions, rows: usize) -> Self {
         Worker {
             opts,
             file: 0,
@@ -362,8 +358,6 @@ impl Worker {
     }
 }
 
-const UNIT_CAPACITY: usize = 1024;
-
 /// Column names from a `columns` array of `{"name":…,"type":…}` objects.
 pub fn column_names(b: &[u8]) -> Vec<String> {
     let mut buf = b.to_vec();
@@ -403,7 +397,8 @@ pub fn sniff_not_activity(
         let raw = &content[s.offset..s.offset + s.len];
         let verdict = match s.table {
             Some(t) => {
-                let mut w = Worker::new(MapOptions::default());
+                // Only turns the row into JSON: no frame rows.
+                let mut w = Worker::new(MapOptions::default(), 0);
                 match w.table_row_json(raw, &table_columns[t as usize]) {
                     Ok(()) => Some(not_activity_json(&w.rowjson)),
                     Err(_) => None,
