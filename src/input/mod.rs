@@ -114,8 +114,11 @@ pub fn discover(paths: &[PathBuf]) -> Result<Vec<SourceDesc>> {
     // The same file named twice (a folder and a file in it) is read once.
     let keys: Vec<FileKey> = files.par_iter().map(|f| file_key(f)).collect();
     let mut seen = std::collections::HashSet::new();
-    let mut keys = keys.into_iter();
-    files.retain(|_| seen.insert(keys.next().expect("a key per file")));
+    let files: Vec<PathBuf> = files
+        .into_iter()
+        .zip(keys)
+        .filter_map(|(f, k)| seen.insert(k).then_some(f))
+        .collect();
     let magics: Vec<std::io::Result<[u8; 4]>> = files.par_iter().map(|f| read_magic(f)).collect();
 
     let mut out = Vec::with_capacity(files.len());
