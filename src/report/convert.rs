@@ -23,8 +23,9 @@ use polars_parquet::parquet::error::ParquetError;
 use polars_parquet::parquet::page::{CompressedDictPage, DataPageHeader};
 use polars_parquet::write::{
     CompressedDataPage, CompressedPage, CompressionOptions, Compressor, DynIter,
-    DynStreamingIterator, Encoding, FallibleStreamingIterator, KeyValue, Page, StatisticsOptions,
-    Version, WriteOptions, array_to_columns, compress, get_dtype_encoding, schema_to_metadata_key,
+    DynStreamingIterator, Encoding, FallibleStreamingIterator, KeyValue, Page, ParquetType,
+    StatisticsOptions, Version, WriteOptions, array_to_columns, compress, get_dtype_encoding,
+    schema_to_metadata_key,
 };
 
 use crate::error::{Error, Result};
@@ -91,8 +92,8 @@ const NO_RANGE_COLUMNS: &[&str] = &["request_body", "response_body", "properties
 /// encoding per data type.
 struct ParquetRowGroups {
     writer: polars_parquet::write::FileWriter<BufWriter<File>>,
-    /// Per column: its encodings and its write options.
-    columns: Vec<(Vec<Encoding>, WriteOptions)>,
+    /// Per column: its Parquet type, its encodings and its write options.
+    columns: Vec<(ParquetType, Vec<Encoding>, WriteOptions)>,
     key_values: Vec<KeyValue>,
 }
 
@@ -111,9 +112,11 @@ impl ParquetRowGroups {
             .into(),
             data_page_size: None,
         };
+        let writer = polars_parquet::write::FileWriter::try_new(w, schema.clone(), options)?;
         let columns = schema
             .iter_values()
-            .map(|f| {
+            .zip(writer.parquet_schema().fields())
+            .map(|(f, type_)| {
                 let mut e = get_dtype_encoding(&f.dtype);
                 if PLAIN_COLUMNS.contains(&f.name.as_str()) {
                     e.fill(Encoding::Plain);
@@ -123,7 +126,7 @@ impl ParquetRowGroups {
                     o.statistics.min_value = false;
                     o.statistics.max_value = false;
                 }
-                (e, o)
+                (type_.clone(), e, o)
             })
             .collect();
         let key_values = vec![
@@ -135,22 +138,19 @@ impl ParquetRowGroups {
             ),
         ];
         Ok(ParquetRowGroups {
-            writer: polars_parquet::write::FileWriter::try_new(w, schema, options)?,
+            writer,
             columns,
             key_values,
         })
     }
 
     fn write(&mut self, df: &DataFrame) -> PolarsResult<()> {
-        let fields = self.writer.parquet_schema().fields().to_vec();
         for batch in df.iter_chunks(CompatLevel::newest(), false) {
             if batch.is_empty() {
                 continue;
             }
-            let mut columns = Vec::with_capacity(fields.len());
-            for ((array, type_), (encoding, options)) in
-                batch.columns().iter().zip(&fields).zip(&self.columns)
-            {
+            let mut columns = Vec::with_capacity(self.columns.len());
+            for (array, (type_, encoding, options)) in batch.columns().iter().zip(&self.columns) {
                 for pages in array_to_columns(array, type_.clone(), *options, encoding)? {
                     if options.compression == CompressionOptions::Lz4Raw {
                         columns.push(Ok(DynStreamingIterator::new(Lz4Pages {
